@@ -1,0 +1,2 @@
+// Implemented by the @mediagate/azure issue; see the package README.
+export {};

@@ -1,0 +1,118 @@
+import type { Readable } from "node:stream";
+import type { Metadata } from "./metadata.js";
+import type { ByteRange, ResolvedRange } from "./range.js";
+
+/** What a backend knows about one stored object. */
+export interface ObjectInfo {
+  key: string;
+  /** Size of the whole object in bytes (also for ranged reads). */
+  size: number;
+  contentType: string;
+  contentDisposition?: string;
+  /**
+   * Opaque validator without surrounding quotes; changes whenever the object's bytes
+   * change. Callers quote it themselves for HTTP.
+   */
+  etag: string;
+  lastModified: Date;
+  /** User metadata, keys lowercase, values exactly as written. */
+  metadata: Metadata;
+}
+
+/** What a listing yields: cheap fields only, since listings never fetch metadata. */
+export interface ListEntry {
+  key: string;
+  size: number;
+  lastModified: Date;
+  etag?: string;
+}
+
+export interface WriteOptions {
+  /** Stored and served back; defaults to `application/octet-stream`. */
+  contentType?: string;
+  contentDisposition?: string;
+  /** The body's length when known up front; lets some backends choose a single request. */
+  contentLength?: number;
+  metadata?: Metadata;
+  /** Aborting rejects the write with `Aborted` and leaves nothing behind. */
+  signal?: AbortSignal;
+}
+
+/** Write options as drivers receive them: defaults filled in, one signal for every cancel. */
+export interface NormalizedWriteOptions {
+  contentType: string;
+  contentDisposition: string | undefined;
+  contentLength: number | undefined;
+  metadata: Metadata;
+  signal: AbortSignal;
+}
+
+export interface ReadOptions {
+  range?: ByteRange;
+  signal?: AbortSignal;
+}
+
+export interface ReadResult {
+  info: ObjectInfo;
+  /** The requested bytes; the caller must consume or destroy it. */
+  body: Readable;
+  /** The bytes `body` carries, when a range was requested. */
+  range?: ResolvedRange;
+}
+
+export interface ListOptions {
+  /** Objects fetched per backend request; listings paginate lazily page by page. */
+  pageSize?: number;
+  signal?: AbortSignal;
+}
+
+export interface OperationOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * The contract every storage backend implements. Keys follow the rules in `keys.ts`;
+ * every failure is a StorageError.
+ */
+export interface StorageAdapter {
+  /** Short backend name for logs: "fs", "s3", "gcs", "azure". */
+  readonly name: string;
+  /**
+   * Streams `body` into the object and resolves once it is durable. On error or abort it
+   * rejects and leaves nothing behind: no object, no partial file, no open upload.
+   */
+  write(key: string, body: Readable, options?: WriteOptions): Promise<ObjectInfo>;
+  /** Streams the object or an inclusive byte range of it. */
+  read(key: string, options?: ReadOptions): Promise<ReadResult>;
+  stat(key: string, options?: OperationOptions): Promise<ObjectInfo>;
+  /** Removes the object; succeeds when it is already gone. */
+  delete(key: string, options?: OperationOptions): Promise<void>;
+  /** Objects whose key starts with `prefix`, in key order, fetched lazily page by page. */
+  list(prefix?: string, options?: ListOptions): AsyncIterable<ListEntry>;
+  /** Resolves when the backend is reachable and the bucket/container/folder is usable. */
+  check(options?: OperationOptions): Promise<void>;
+}
+
+/** SigV4 and GCS v4 signatures, and Azure user-delegation SAS, all stop at seven days. */
+export const MAX_SIGNED_URL_EXPIRY_SECONDS = 7 * 24 * 60 * 60;
+
+export interface SignedUrlOptions {
+  /** Seconds the URL stays valid; at most MAX_SIGNED_URL_EXPIRY_SECONDS. */
+  expiresIn: number;
+  /** Content-Disposition the backend answers with when the URL is fetched. */
+  contentDisposition?: string;
+  /** Content-Type the backend answers with when the URL is fetched. */
+  contentType?: string;
+}
+
+/** Optional capability: a time-limited URL anyone can GET the object from. */
+export interface SignedUrlCapable {
+  signedUrl(key: string, options: SignedUrlOptions): Promise<string>;
+}
+
+/** Whether this adapter can sign URLs; ask before calling `signedUrl`. */
+export function supportsSignedUrls<A extends StorageAdapter>(
+  adapter: A,
+): adapter is A & SignedUrlCapable {
+  return typeof (adapter as Partial<SignedUrlCapable>).signedUrl === "function";
+}

@@ -1,0 +1,202 @@
+import type { Readable } from "node:stream";
+import type {
+  ListEntry,
+  ListOptions,
+  NormalizedWriteOptions,
+  ObjectInfo,
+  OperationOptions,
+  ReadOptions,
+  ReadResult,
+  SignedUrlOptions,
+  StorageAdapter,
+  WriteOptions,
+} from "./adapter.js";
+import { MAX_SIGNED_URL_EXPIRY_SECONDS } from "./adapter.js";
+import { StorageError, toStorageError, type StorageErrorCode } from "./errors.js";
+import { assertValidKey, assertValidPrefix } from "./keys.js";
+import { assertValidMetadata } from "./metadata.js";
+import { assertValidRangeSpec, type ByteRange } from "./range.js";
+
+export const DEFAULT_CONTENT_TYPE = "application/octet-stream";
+export const MAX_PAGE_SIZE = 1000;
+
+/**
+ * Everything adapters share, so each driver only talks to its backend: key and argument
+ * validation before any I/O, one AbortSignal that fires for caller aborts *and* body
+ * stream failures, destroying the body on failure, idempotent delete, and translating
+ * every thrown error into a StorageError (drivers only add SDK-specific rules through
+ * `classifyError`).
+ *
+ * Drivers implement the protected `*Object` methods; keys they receive are already valid.
+ */
+export abstract class BaseAdapter implements StorageAdapter {
+  abstract readonly name: string;
+
+  /** Stream `body` into `key`. Must reject and leave nothing behind once `signal` aborts. */
+  protected abstract writeObject(
+    key: string,
+    body: Readable,
+    options: NormalizedWriteOptions,
+  ): Promise<ObjectInfo>;
+  /** Read the object; resolve `range` with HTTP semantics (see `resolveRange`). */
+  protected abstract readObject(
+    key: string,
+    options: { range: ByteRange | undefined; signal: AbortSignal | undefined },
+  ): Promise<ReadResult>;
+  protected abstract statObject(key: string, signal: AbortSignal | undefined): Promise<ObjectInfo>;
+  /** Remove the object. Throwing NotFound is fine: the base makes delete idempotent. */
+  protected abstract deleteObject(key: string, signal: AbortSignal | undefined): Promise<void>;
+  /** Yield entries under `prefix` in key order, fetching one page of `pageSize` at a time. */
+  protected abstract listObjects(
+    prefix: string,
+    options: { pageSize: number; signal: AbortSignal | undefined },
+  ): AsyncIterable<ListEntry>;
+  protected abstract checkBackend(signal: AbortSignal | undefined): Promise<void>;
+
+  /** SDK-specific error rules; return undefined to fall back to the shared ones. */
+  protected classifyError(_err: unknown): StorageErrorCode | undefined {
+    return undefined;
+  }
+
+  async write(key: string, body: Readable, options: WriteOptions = {}): Promise<ObjectInfo> {
+    const normalized = this.validateWrite(key, body, options);
+    const controller = new AbortController();
+    let sourceError: unknown;
+    const onCallerAbort = () => controller.abort(options.signal?.reason);
+    const onBodyError = (err: unknown) => {
+      sourceError ??= err;
+      controller.abort(err);
+    };
+    options.signal?.addEventListener("abort", onCallerAbort, { once: true });
+    body.on("error", onBodyError);
+    try {
+      if (options.signal?.aborted) onCallerAbort();
+      controller.signal.throwIfAborted();
+      return await this.writeObject(key, body, { ...normalized, signal: controller.signal });
+    } catch (err) {
+      // The write owns the body from here on: stop its producer, and keep a listener so a
+      // late error from it cannot crash the process.
+      body.on("error", () => {});
+      if (!body.destroyed) body.destroy();
+      if (controller.signal.aborted && !(err instanceof StorageError && err.code !== "Aborted")) {
+        const why = sourceError === undefined ? "the write was aborted" : "the body stream failed";
+        throw new StorageError("Aborted", `write "${key}": ${why}.`, {
+          operation: "write",
+          key,
+          cause: sourceError ?? controller.signal.reason ?? err,
+        });
+      }
+      throw this.translate(err, "write", key);
+    } finally {
+      options.signal?.removeEventListener("abort", onCallerAbort);
+      body.off("error", onBodyError);
+    }
+  }
+
+  async read(key: string, options: ReadOptions = {}): Promise<ReadResult> {
+    assertValidKey(key, "read");
+    if (options.range) assertValidRangeSpec(options.range);
+    return this.guard("read", key, () =>
+      this.readObject(key, { range: options.range, signal: options.signal }),
+    );
+  }
+
+  async stat(key: string, options: OperationOptions = {}): Promise<ObjectInfo> {
+    assertValidKey(key, "stat");
+    return this.guard("stat", key, () => this.statObject(key, options.signal));
+  }
+
+  async delete(key: string, options: OperationOptions = {}): Promise<void> {
+    assertValidKey(key, "delete");
+    try {
+      await this.guard("delete", key, () => this.deleteObject(key, options.signal));
+    } catch (err) {
+      if (err instanceof StorageError && err.code === "NotFound") return;
+      throw err;
+    }
+  }
+
+  list(prefix = "", options: ListOptions = {}): AsyncIterable<ListEntry> {
+    assertValidPrefix(prefix);
+    const pageSize = options.pageSize ?? MAX_PAGE_SIZE;
+    if (!Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+      throw new StorageError("InvalidArgument", `pageSize must be 1 to ${MAX_PAGE_SIZE}.`, {
+        operation: "list",
+      });
+    }
+    return this.iterate(prefix, pageSize, options.signal);
+  }
+
+  async check(options: OperationOptions = {}): Promise<void> {
+    await this.guard("check", undefined, () => this.checkBackend(options.signal));
+  }
+
+  /** Runs a backend call and translates whatever it throws. For drivers' own methods too. */
+  protected async guard<T>(operation: string, key: string | undefined, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.translate(err, operation, key);
+    }
+  }
+
+  /**
+   * Shared argument checks for drivers that offer `signedUrl`: call first, then sign.
+   */
+  protected validateSignedUrl(key: string, options: SignedUrlOptions): void {
+    assertValidKey(key, "signedUrl");
+    const { expiresIn } = options;
+    if (!Number.isInteger(expiresIn) || expiresIn < 1 || expiresIn > MAX_SIGNED_URL_EXPIRY_SECONDS) {
+      throw new StorageError(
+        "InvalidArgument",
+        `expiresIn must be a whole number of seconds from 1 to ${MAX_SIGNED_URL_EXPIRY_SECONDS}.`,
+        { operation: "signedUrl", key },
+      );
+    }
+  }
+
+  protected translate(err: unknown, operation: string, key?: string): StorageError {
+    return toStorageError(err, { operation, key, classify: (e) => this.classifyError(e) });
+  }
+
+  private async *iterate(
+    prefix: string,
+    pageSize: number,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<ListEntry> {
+    try {
+      for await (const entry of this.listObjects(prefix, { pageSize, signal })) yield entry;
+    } catch (err) {
+      throw this.translate(err, "list", prefix || undefined);
+    }
+  }
+
+  private validateWrite(
+    key: string,
+    body: Readable,
+    options: WriteOptions,
+  ): Omit<NormalizedWriteOptions, "signal"> {
+    assertValidKey(key, "write");
+    if (!body || typeof (body as Partial<Readable>).pipe !== "function") {
+      throw new StorageError("InvalidArgument", "The body must be a readable stream.", {
+        operation: "write",
+        key,
+      });
+    }
+    const metadata = options.metadata ?? {};
+    assertValidMetadata(metadata);
+    const { contentLength } = options;
+    if (contentLength !== undefined && (!Number.isSafeInteger(contentLength) || contentLength < 0)) {
+      throw new StorageError("InvalidArgument", "contentLength must be a non-negative integer.", {
+        operation: "write",
+        key,
+      });
+    }
+    return {
+      contentType: options.contentType || DEFAULT_CONTENT_TYPE,
+      contentDisposition: options.contentDisposition,
+      contentLength,
+      metadata: { ...metadata },
+    };
+  }
+}

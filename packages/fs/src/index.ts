@@ -1,0 +1,2 @@
+// Implemented by the @mediagate/fs issue; see the package README.
+export {};

@@ -1,0 +1,2 @@
+// Implemented by the @mediagate/gcs issue; see the package README.
+export {};

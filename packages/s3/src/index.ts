@@ -1,0 +1,2 @@
+// Implemented by the @mediagate/s3 issue; see the package README.
+export {};

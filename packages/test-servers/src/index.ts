@@ -1,0 +1,2 @@
+// Each test server adds one export line here.
+export {};

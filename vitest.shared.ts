@@ -1,0 +1,20 @@
+import { defineConfig, type ViteUserConfig } from "vitest/config";
+
+/**
+ * One vitest configuration for every workspace. Tests import sibling packages through
+ * their "source" export condition, so `npm test` needs no build step, and each run writes
+ * a JSON report that .ci/run adds up into its closing `tests:` line.
+ */
+export function defineProject(overrides: ViteUserConfig["test"] = {}): ViteUserConfig {
+  return defineConfig({
+    resolve: { conditions: ["source"] },
+    ssr: { resolve: { conditions: ["source"], externalConditions: ["source"] } },
+    test: {
+      include: ["test/**/*.test.ts", "src/**/*.test.ts"],
+      reporters: ["default", ["json", { outputFile: "test-results.json" }]],
+      testTimeout: 30_000,
+      hookTimeout: 60_000,
+      ...overrides,
+    },
+  });
+}
