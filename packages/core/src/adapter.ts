@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
-import type { Metadata } from "./metadata.js";
-import type { ByteRange, ResolvedRange } from "./range.js";
+import type { Metadata } from "./metadata.ts";
+import type { ByteRange, ResolvedRange } from "./range.ts";
 
 /** What a backend knows about one stored object. */
 export interface ObjectInfo {

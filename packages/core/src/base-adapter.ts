@@ -10,12 +10,12 @@ import type {
   SignedUrlOptions,
   StorageAdapter,
   WriteOptions,
-} from "./adapter.js";
-import { MAX_SIGNED_URL_EXPIRY_SECONDS } from "./adapter.js";
-import { StorageError, toStorageError, type StorageErrorCode } from "./errors.js";
-import { assertValidKey, assertValidPrefix } from "./keys.js";
-import { assertValidMetadata } from "./metadata.js";
-import { assertValidRangeSpec, type ByteRange } from "./range.js";
+} from "./adapter.ts";
+import { MAX_SIGNED_URL_EXPIRY_SECONDS } from "./adapter.ts";
+import { StorageError, toStorageError, type StorageErrorCode } from "./errors.ts";
+import { assertValidKey, assertValidPrefix } from "./keys.ts";
+import { assertValidMetadata } from "./metadata.ts";
+import { assertValidRangeSpec, type ByteRange } from "./range.ts";
 
 export const DEFAULT_CONTENT_TYPE = "application/octet-stream";
 export const MAX_PAGE_SIZE = 1000;

@@ -1,4 +1,4 @@
-import { StorageError } from "./errors.js";
+import { StorageError } from "./errors.ts";
 
 /** Longest key accepted, in UTF-8 bytes (S3's and GCS's limit is 1024). */
 export const MAX_KEY_BYTES = 1024;

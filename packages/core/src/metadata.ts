@@ -1,4 +1,4 @@
-import { StorageError } from "./errors.js";
+import { StorageError } from "./errors.ts";
 
 /**
  * Metadata keys are lowercase identifiers: Azure requires C# identifiers, S3 lower-cases

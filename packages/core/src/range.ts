@@ -1,4 +1,4 @@
-import { StorageError } from "./errors.js";
+import { StorageError } from "./errors.ts";
 
 /**
  * A byte range with HTTP semantics: `{ start, end }` is inclusive at both ends and `end`

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isStorageError, rangeHeader, resolveRange } from "../src/index.js";
+import { isStorageError, rangeHeader, resolveRange } from "../src/index.ts";
 
 describe("resolveRange", () => {
   it("resolves explicit, open and clamped ranges like HTTP", () => {
