@@ -132,7 +132,11 @@ export abstract class BaseAdapter implements StorageAdapter {
   }
 
   /** Runs a backend call and translates whatever it throws. For drivers' own methods too. */
-  protected async guard<T>(operation: string, key: string | undefined, fn: () => Promise<T>): Promise<T> {
+  protected async guard<T>(
+    operation: string,
+    key: string | undefined,
+    fn: () => Promise<T>,
+  ): Promise<T> {
     try {
       return await fn();
     } catch (err) {
@@ -146,7 +150,11 @@ export abstract class BaseAdapter implements StorageAdapter {
   protected validateSignedUrl(key: string, options: SignedUrlOptions): void {
     assertValidKey(key, "signedUrl");
     const { expiresIn } = options;
-    if (!Number.isInteger(expiresIn) || expiresIn < 1 || expiresIn > MAX_SIGNED_URL_EXPIRY_SECONDS) {
+    if (
+      !Number.isInteger(expiresIn) ||
+      expiresIn < 1 ||
+      expiresIn > MAX_SIGNED_URL_EXPIRY_SECONDS
+    ) {
       throw new StorageError(
         "InvalidArgument",
         `expiresIn must be a whole number of seconds from 1 to ${MAX_SIGNED_URL_EXPIRY_SECONDS}.`,
@@ -186,7 +194,10 @@ export abstract class BaseAdapter implements StorageAdapter {
     const metadata = options.metadata ?? {};
     assertValidMetadata(metadata);
     const { contentLength } = options;
-    if (contentLength !== undefined && (!Number.isSafeInteger(contentLength) || contentLength < 0)) {
+    if (
+      contentLength !== undefined &&
+      (!Number.isSafeInteger(contentLength) || contentLength < 0)
+    ) {
       throw new StorageError("InvalidArgument", "contentLength must be a non-negative integer.", {
         operation: "write",
         key,

@@ -82,7 +82,9 @@ export function codeForHttpStatus(status: number | undefined): StorageErrorCode 
 }
 
 function errorProp(err: unknown, prop: string): unknown {
-  return typeof err === "object" && err !== null ? (err as Record<string, unknown>)[prop] : undefined;
+  return typeof err === "object" && err !== null
+    ? (err as Record<string, unknown>)[prop]
+    : undefined;
 }
 
 /**

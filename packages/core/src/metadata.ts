@@ -11,9 +11,14 @@ export const MAX_METADATA_BYTES = 2048;
 export type Metadata = Record<string, string>;
 
 /** Throws StorageError("InvalidArgument") unless metadata fits every backend. */
-export function assertValidMetadata(metadata: unknown, operation = "write"): asserts metadata is Metadata {
+export function assertValidMetadata(
+  metadata: unknown,
+  operation = "write",
+): asserts metadata is Metadata {
   if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
-    throw new StorageError("InvalidArgument", "Metadata must be an object of strings.", { operation });
+    throw new StorageError("InvalidArgument", "Metadata must be an object of strings.", {
+      operation,
+    });
   }
   let bytes = 0;
   for (const [key, value] of Object.entries(metadata)) {

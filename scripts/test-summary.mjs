@@ -1,0 +1,41 @@
+// Adds up the vitest JSON reports every workspace writes (test-results.json) into the single
+// line CI reads. A workspace whose tests crashed before reporting counts as one failure, so a
+// missing report can never look like success.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const rootPackage = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+const workspaceDirs = [];
+for (const pattern of rootPackage.workspaces) {
+  const base = pattern.replace(/\/\*$/, "");
+  const { readdirSync, statSync } = await import("node:fs");
+  for (const name of readdirSync(join(root, base))) {
+    const dir = join(root, base, name);
+    if (statSync(dir).isDirectory() && existsSync(join(dir, "package.json")))
+      workspaceDirs.push(dir);
+  }
+}
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+for (const dir of workspaceDirs) {
+  const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+  if (!pkg.scripts?.test) continue;
+  const report = join(dir, "test-results.json");
+  if (!existsSync(report)) {
+    console.error(`test-summary: ${pkg.name} has a test script but wrote no report`);
+    failed += 1;
+    continue;
+  }
+  const r = JSON.parse(readFileSync(report, "utf8"));
+  passed += r.numPassedTests;
+  failed += r.numFailedTests;
+  skipped += r.numPendingTests + r.numTodoTests;
+  // A file that failed to load has no tests in it but is a failure all the same.
+  failed += (r.testResults ?? []).filter(
+    (f) => f.status === "failed" && (f.assertionResults ?? []).length === 0,
+  ).length;
+}
+console.log(`tests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
