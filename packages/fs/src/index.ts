@@ -1,2 +1,2 @@
-// Implemented by the @mediagate/fs issue; see the package README.
-export {};
+export { FsAdapter, type FsAdapterOptions } from "./fs-adapter.ts";
+export { RESERVED_DIR } from "./layout.ts";

@@ -1,0 +1,61 @@
+import { mkdir, realpath } from "node:fs/promises";
+import { basename, dirname, join, sep } from "node:path";
+import { StorageError } from "@mediagate/core";
+
+export function isInside(root: string, path: string): boolean {
+  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+/** Thrown when a path resolves outside the root: a symlink planted inside the folder. */
+export function escapeError(operation: string, key: string | undefined): StorageError {
+  return new StorageError(
+    "Unauthorized",
+    `${operation}${key ? ` "${key}"` : ""}: the path leads outside the storage root (symlink); refused.`,
+    { operation, key },
+  );
+}
+
+/**
+ * The real path of `path`, proven to lie inside `root` (itself a real path). Symlinks are
+ * followed by realpath, so one pointing outside is caught here rather than used.
+ */
+export async function realInside(
+  root: string,
+  path: string,
+  operation: string,
+  key?: string,
+): Promise<string> {
+  const real = await realpath(path);
+  if (!isInside(root, real)) throw escapeError(operation, key);
+  return real;
+}
+
+/**
+ * Creates `dir` (and missing parents) without ever creating anything outside `root`:
+ * `mkdir -p` would follow a symlinked parent wherever it points, so the deepest existing
+ * ancestor is resolved and checked first, and only the missing tail is created, beneath
+ * its real path. Returns the real path of `dir`, checked again once it exists.
+ */
+export async function ensureDirInside(
+  root: string,
+  dir: string,
+  operation: string,
+  key?: string,
+): Promise<string> {
+  const missing: string[] = [];
+  let existing = dir;
+  let real: string | undefined;
+  while (real === undefined) {
+    try {
+      real = await realInside(root, existing, operation, key);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT" || existing === root) throw err;
+      missing.unshift(basename(existing));
+      existing = dirname(existing);
+    }
+  }
+  if (missing.length === 0) return real;
+  // Concurrent writers creating the same folders is fine: recursive mkdir tolerates it.
+  await mkdir(join(real, ...missing), { recursive: true });
+  return realInside(root, dir, operation, key);
+}

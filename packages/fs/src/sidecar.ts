@@ -1,0 +1,109 @@
+import { link, readdir, readFile, unlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { isValidKey, type Metadata } from "@mediagate/core";
+
+/** Everything about an object that its file cannot carry. */
+export interface Sidecar {
+  key: string;
+  /** The version of the bytes this sidecar describes (also its file name). */
+  size: number;
+  mtimeMs: number;
+  etag: string;
+  contentType: string;
+  contentDisposition?: string;
+  metadata: Metadata;
+}
+
+const FORMAT = 1;
+
+/** The sidecar stored at `path`, or undefined when there is none (or it is unreadable). */
+export async function readSidecar(path: string, key: string): Promise<Sidecar | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  return parseSidecar(text, key);
+}
+
+function parseSidecar(text: string, key: string): Sidecar | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  const metadata = v.metadata;
+  const metadataOk =
+    typeof metadata === "object" &&
+    metadata !== null &&
+    Object.values(metadata).every((m) => typeof m === "string");
+  if (
+    v.format !== FORMAT ||
+    v.key !== key ||
+    !isValidKey(v.key) ||
+    typeof v.etag !== "string" ||
+    !Number.isSafeInteger(v.size) ||
+    !Number.isSafeInteger(v.mtimeMs) ||
+    typeof v.contentType !== "string" ||
+    (v.contentDisposition !== undefined && typeof v.contentDisposition !== "string") ||
+    !metadataOk
+  ) {
+    return undefined;
+  }
+  return {
+    key: v.key,
+    size: v.size as number,
+    mtimeMs: v.mtimeMs as number,
+    etag: v.etag,
+    contentType: v.contentType,
+    contentDisposition: v.contentDisposition as string | undefined,
+    metadata: { ...(metadata as Metadata) },
+  };
+}
+
+/**
+ * Writes the sidecar durably under `finalPath`, refusing to replace an existing one: it is
+ * written and fsynced under a temp name, then hard-linked into place, which fails with
+ * EEXIST instead of overwriting. Returns false when `finalPath` was already taken.
+ */
+export async function publishSidecar(
+  sidecar: Sidecar,
+  tmpDir: string,
+  tmpName: string,
+  finalPath: string,
+): Promise<boolean> {
+  const tmpPath = join(tmpDir, `${tmpName}.json`);
+  await writeFile(tmpPath, JSON.stringify({ format: FORMAT, ...sidecar }), {
+    flag: "wx",
+    flush: true,
+  });
+  try {
+    await link(tmpPath, finalPath);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw err;
+  } finally {
+    await unlink(tmpPath).catch(() => undefined);
+  }
+}
+
+/** Every readable sidecar in a key's sidecar folder (normally one, two during a write). */
+export async function readAllSidecars(dir: string, key: string): Promise<Sidecar[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  }
+  const found = await Promise.all(
+    names.filter((n) => n.endsWith(".json")).map((n) => readSidecar(join(dir, n), key)),
+  );
+  return found.filter((s): s is Sidecar => s !== undefined);
+}
