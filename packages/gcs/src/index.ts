@@ -1,2 +1,5 @@
-// Implemented by the @mediagate/gcs issue; see the package README.
-export {};
+export { GcsAdapter } from "./gcs-adapter.ts";
+export type { GcsAdapterConfig, GcsAdapterFromClient, GcsAdapterTuning } from "./gcs-adapter.ts";
+export { parseCredentials } from "./credentials.ts";
+export type { GoogleCredentials } from "./credentials.ts";
+export { classifyGcsError } from "./errors.ts";

@@ -1,0 +1,122 @@
+import { existsSync, readFileSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import { parse as parseDotenv } from "dotenv";
+import type { z } from "zod";
+import { providers, type ProviderName, type StorageProvider } from "../storage/providers/index.ts";
+import { gatewayEnvSchema } from "./schema.ts";
+
+/** A configuration problem an operator fixes in the environment; printed as one line. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+export interface GatewayConfig {
+  provider: StorageProvider;
+  /** The provider's own variables, parsed by its `env` schema. */
+  providerEnv: unknown;
+  createBucket: boolean;
+  /** Accepted upload tokens; empty when none were configured (main.ts generates one). */
+  authTokens: string[];
+  /** Origin (and optional path) download URLs start with; derived per request when unset. */
+  publicBaseUrl: string | undefined;
+  trustProxy: boolean | number;
+  maxFileSize: number;
+  /** Media-type patterns uploads must match (`image/*`); undefined accepts any type. */
+  allowedTypes: string[] | undefined;
+  port: number;
+  host: string;
+  logLevel: string;
+  production: boolean;
+  headersTimeoutMs: number;
+  idleTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  spoolDir: string | undefined;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Values of a `.env` file in `dir`, or nothing when there is none. */
+export function readDotenvFile(dir: string): Env {
+  const path = resolve(dir, ".env");
+  if (!existsSync(path)) return {};
+  try {
+    return parseDotenv(readFileSync(path));
+  } catch (err) {
+    throw new ConfigError(`${path}: cannot be read (${(err as Error).message})`);
+  }
+}
+
+/** Real environment variables win over the .env file, as dotenv does by default. */
+export function mergeEnv(fileEnv: Env, processEnv: Env): Env {
+  return { ...fileEnv, ...processEnv };
+}
+
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .map((issue) => {
+      const name = issue.path.map(String).join(".");
+      return name ? `${name} ${issue.message}` : issue.message;
+    })
+    .join("; ");
+}
+
+/**
+ * Validates the whole configuration: the gateway's variables, then the selected provider's.
+ * Throws ConfigError naming every bad variable. Relative paths resolve against `baseDir`.
+ */
+export function loadConfig(rawEnv: Env, baseDir: string): GatewayConfig {
+  // `X=` (compose's `${X:-}`) means "not set", not "set to nothing".
+  const env = Object.fromEntries(
+    Object.entries(rawEnv).filter(([, value]) => value !== undefined && value.trim() !== ""),
+  ) as Record<string, string>;
+
+  const names = Object.keys(providers) as [ProviderName, ...ProviderName[]];
+  const base = gatewayEnvSchema(names).safeParse(env);
+  // The provider's variables are checked even when a gateway variable is bad, so one run
+  // reports every problem.
+  const name = env.STORAGE_PROVIDER?.trim() ?? "fs";
+  const provider = Object.hasOwn(providers, name) ? providers[name as ProviderName] : undefined;
+  const providerEnv = provider?.env.safeParse(env);
+  const issues = [...(base.error?.issues ?? []), ...(providerEnv?.error?.issues ?? [])];
+  if (!base.success || !provider || !providerEnv?.success || issues.length > 0) {
+    throw new ConfigError(`Invalid configuration: ${describeIssues(issues)}`);
+  }
+  const g = base.data;
+  const production = g.NODE_ENV === "production";
+  if (!g.AUTH_TOKENS && production) {
+    throw new ConfigError(
+      "Invalid configuration: AUTH_TOKENS is required when NODE_ENV=production (comma-separated upload tokens)",
+    );
+  }
+  const absolute = (path: string) => (isAbsolute(path) ? path : resolve(baseDir, path));
+  return {
+    provider,
+    providerEnv: resolveRelativePaths(providerEnv.data, absolute),
+    // A local folder is safe to create; a cloud bucket is an operator's decision.
+    createBucket: g.STORAGE_CREATE_BUCKET ?? provider.name === "fs",
+    authTokens: g.AUTH_TOKENS ?? [],
+    publicBaseUrl: g.PUBLIC_BASE_URL,
+    trustProxy: g.TRUST_PROXY,
+    maxFileSize: g.MAX_FILE_SIZE,
+    allowedTypes: g.ALLOWED_TYPES,
+    port: g.PORT,
+    host: g.HOST,
+    logLevel: g.LOG_LEVEL,
+    production,
+    headersTimeoutMs: g.HEADERS_TIMEOUT,
+    idleTimeoutMs: g.IDLE_TIMEOUT,
+    shutdownTimeoutMs: g.SHUTDOWN_TIMEOUT,
+    spoolDir: g.SPOOL_DIR && absolute(g.SPOOL_DIR),
+  };
+}
+
+/** FS_ROOT and other `*_ROOT`/`*_FILE` paths are relative to where the operator started us. */
+function resolveRelativePaths(values: unknown, absolute: (path: string) => string): unknown {
+  if (typeof values !== "object" || values === null) return values;
+  return Object.fromEntries(
+    Object.entries(values).map(([name, value]) => [
+      name,
+      typeof value === "string" && /_(ROOT|FILE|DIR)$/.test(name) ? absolute(value) : value,
+    ]),
+  );
+}

@@ -1,0 +1,68 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import type { StorageAdapter } from "@mediagate/core";
+import { SPOOL_PREFIX } from "./upload/engine.ts";
+import { FsAdapter } from "@mediagate/fs";
+import { createApp } from "./app.ts";
+import { TokenVerifier } from "./auth/tokens.ts";
+import type { GatewayConfig } from "./config/load.ts";
+import { Lifecycle } from "./server/lifecycle.ts";
+import { startServer, type RunningServer } from "./server/http-server.ts";
+
+export interface Gateway extends RunningServer {
+  storage: StorageAdapter;
+}
+
+/**
+ * Builds the configured storage adapter and serves the gateway on it. The adapter is built
+ * but not required to be reachable: /readyz reports whether it is, so an orchestrator can
+ * hold traffic until the backend comes up.
+ */
+export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
+  if (config.authTokens.length === 0) throw new Error("startGateway needs at least one token.");
+  const storage = await config.provider.create(config.providerEnv, {
+    createBucket: config.createBucket,
+  });
+  // Parts that arrive before their fields wait here; keys are random, so several gateways
+  // may share the folder.
+  const spool = new FsAdapter({
+    root: config.spoolDir ?? join(tmpdir(), "mediagate-spool"),
+    createRoot: true,
+  });
+  void removeStaleSpool(spool, logger);
+  const lifecycle = new Lifecycle();
+  const app = createApp({
+    storage,
+    spool,
+    tokens: new TokenVerifier(config.authTokens),
+    lifecycle,
+    logger,
+    publicBaseUrl: config.publicBaseUrl,
+    trustProxy: config.trustProxy,
+    maxFileSize: config.maxFileSize,
+    allowedTypes: config.allowedTypes,
+    idleTimeoutMs: config.idleTimeoutMs,
+  });
+  const running = await startServer(app, lifecycle, config, logger);
+  return { ...running, storage };
+}
+
+/** A spooled part lives for one request; one a day old was left by a process that died. */
+const STALE_SPOOL_MS = 24 * 60 * 60 * 1000;
+
+async function removeStaleSpool(spool: FsAdapter, logger: Logger): Promise<void> {
+  try {
+    const cutoff = Date.now() - STALE_SPOOL_MS;
+    let removed = await spool.removeStaleTempFiles(STALE_SPOOL_MS);
+    for await (const entry of spool.list(SPOOL_PREFIX)) {
+      if (entry.lastModified.getTime() < cutoff) {
+        await spool.delete(entry.key);
+        removed++;
+      }
+    }
+    if (removed > 0) logger.info({ removed }, "removed stale spooled parts");
+  } catch (err) {
+    logger.warn({ err }, "could not clean the spool folder");
+  }
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+/**
+ * The mediagate CLI: reads the configuration (environment, then a .env file), starts the
+ * gateway, and stops it gracefully on SIGTERM/SIGINT. A configuration error prints one line
+ * naming the variable and exits with status 2 — no stack trace.
+ */
+import {
+  ConfigError,
+  loadConfig,
+  mergeEnv,
+  readDotenvFile,
+  type GatewayConfig,
+} from "./config/load.ts";
+import { formatSize } from "./config/units.ts";
+import { generateToken } from "./auth/tokens.ts";
+
+/** npm runs workspace scripts inside the workspace; INIT_CWD is where the operator ran npm. */
+const baseDir = process.env.INIT_CWD ?? process.cwd();
+
+function fail(message: string): never {
+  process.stderr.write(`mediagate: ${message}\n`);
+  process.exit(2);
+}
+
+let config: GatewayConfig;
+try {
+  config = loadConfig(mergeEnv(readDotenvFile(baseDir), process.env), baseDir);
+} catch (err) {
+  if (err instanceof ConfigError) fail(err.message);
+  throw err;
+}
+
+// Loaded only once the configuration is known to be good, so a bad one fails fast.
+const { createLogger } = await import("./http/logging.ts");
+const { startGateway } = await import("./gateway.ts");
+const logger = createLogger(config.logLevel);
+// A promise nobody awaited is a bug to log, not a reason to drop every upload in flight.
+process.on("unhandledRejection", (err: unknown) => logger.error({ err }, "unhandled rejection"));
+let generatedToken: string | undefined;
+if (config.authTokens.length === 0) {
+  generatedToken = generateToken();
+  config.authTokens = [generatedToken];
+}
+
+try {
+  const gateway = await startGateway(config, logger);
+  // Installed before announcing that we listen: until a handler exists, a SIGTERM would kill
+  // the process outright instead of draining it.
+  let signals = 0;
+  const stop = (signal: NodeJS.Signals) => {
+    if (++signals > 1) {
+      logger.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    logger.info({ signal }, "stopping");
+    gateway.shutdown().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  const publicUrl = config.publicBaseUrl ?? gateway.url.replace("0.0.0.0", "localhost");
+  // Before the "listening" line, which tools (and tests) wait for.
+  if (generatedToken) printGeneratedToken(generatedToken, publicUrl);
+  logger.info(
+    {
+      url: gateway.url,
+      publicBaseUrl: config.publicBaseUrl ?? "(from each request's Host header)",
+      storage: config.provider.name,
+      maxFileSize: formatSize(config.maxFileSize),
+      tokens: config.authTokens.length,
+    },
+    "mediagate is listening",
+  );
+} catch (err) {
+  if (err instanceof ConfigError) fail(err.message);
+  const message = err instanceof Error ? err.message : String(err);
+  fail(`cannot start: ${message}`);
+}
+
+/**
+ * A development run without AUTH_TOKENS: the token is shown once, on stderr, outside the
+ * JSON log, so it never lands in a log collector as a log line.
+ */
+function printGeneratedToken(token: string, url: string): void {
+  process.stderr.write(
+    [
+      "",
+      "AUTH_TOKENS is not set, so this run accepts one generated upload token:",
+      `  ${token}`,
+      "Try an upload:",
+      `  curl -F op=upload -F auth=${token} -F uid=1 -F mid=1 -F source=message -F file=@photo.jpg ${url}/upload`,
+      "Set AUTH_TOKENS (in the environment or a .env file) to keep a token across restarts.",
+      "",
+    ].join("\n") + "\n",
+  );
+}

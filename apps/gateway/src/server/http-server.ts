@@ -1,0 +1,112 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import type { Express } from "express";
+import type { Logger } from "pino";
+import type { Lifecycle } from "./lifecycle.ts";
+
+export interface ServerOptions {
+  port: number;
+  host: string;
+  headersTimeoutMs: number;
+  idleTimeoutMs: number;
+  shutdownTimeoutMs: number;
+}
+
+export interface RunningServer {
+  server: Server;
+  /** http://host:port the server listens on. */
+  url: string;
+  /**
+   * Graceful stop: refuse new connections, let in-flight requests finish until the
+   * shutdown deadline, then abort what is left (its storage writes clean up) and close.
+   */
+  shutdown(): Promise<void>;
+}
+
+/** After the deadline, how long aborted writes get to remove what they started. */
+const ABORT_GRACE_MS = 10_000;
+
+/**
+ * The HTTP server around the app. Node's default 5-minute `requestTimeout` would kill a slow
+ * but healthy 2 GB upload, so it is off; instead a socket that sends or receives nothing for
+ * IDLE_TIMEOUT is closed, and headers must arrive within HEADERS_TIMEOUT (slowloris).
+ */
+export async function startServer(
+  app: Express,
+  lifecycle: Lifecycle,
+  options: ServerOptions,
+  logger: Logger,
+): Promise<RunningServer> {
+  const server = createServer(
+    {
+      headersTimeout: options.headersTimeoutMs,
+      requestTimeout: 0,
+      keepAliveTimeout: 5000,
+      // How often Node enforces headersTimeout; its 30 s default would let a short timeout
+      // run up to 30 s late.
+      connectionsCheckingInterval: Math.max(250, Math.min(options.headersTimeoutMs / 4, 5000)),
+    },
+    app,
+  );
+  server.setTimeout(options.idleTimeoutMs, (socket: Socket) => {
+    logger.info({ remoteAddress: socket.remoteAddress }, "closing an idle connection");
+    socket.destroy();
+  });
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) =>
+    answerClientError(err, socket),
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = () =>
+    (stopping ??= (async () => {
+      lifecycle.startDraining();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      logger.info({ inFlight: lifecycle.inFlight }, "shutting down: no new connections");
+      if (!(await lifecycle.idle(options.shutdownTimeoutMs))) {
+        logger.warn(
+          { inFlight: lifecycle.inFlight },
+          "shutdown deadline passed: aborting in-flight requests",
+        );
+        lifecycle.abortInFlight();
+        await lifecycle.workSettled(ABORT_GRACE_MS);
+        server.closeAllConnections();
+      }
+      await closed;
+      logger.info("shut down");
+    })());
+
+  return { server, url: `http://${host}:${address.port}`, shutdown };
+}
+
+/** Malformed HTTP never reaches Express; answer it in the same JSON shape, then hang up. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable || err.code === "ECONNRESET") {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, code] =
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT" || err.code === "ERR_HTTP_HEADERS_TIMEOUT"
+      ? [408, "Request Timeout", "BAD_REQUEST"]
+      : err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "Request Header Fields Too Large", "BAD_REQUEST"]
+        : [400, "Bad Request", "BAD_REQUEST"];
+  const body = JSON.stringify({
+    result: false,
+    error: { code, message: "The HTTP request is malformed." },
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

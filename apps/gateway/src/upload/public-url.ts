@@ -1,0 +1,26 @@
+import type { Request } from "express";
+import { HttpError } from "../http/errors.ts";
+
+export interface PublicUrlOptions {
+  /** PUBLIC_BASE_URL without a trailing slash, or undefined to use the request's own origin. */
+  publicBaseUrl: string | undefined;
+}
+
+/** Where downloads are served, below the public base URL. */
+export const DOWNLOAD_PREFIX = "/files/";
+
+const HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
+
+/**
+ * The URL recipients fetch the object from. Without PUBLIC_BASE_URL it is the origin the
+ * uploader reached us at (the Host header, or X-Forwarded-Host/-Proto when TRUST_PROXY
+ * says the proxy is ours), which is right for a gateway reached directly.
+ */
+export function downloadUrl(req: Request, options: PublicUrlOptions, key: string): string {
+  if (options.publicBaseUrl) return `${options.publicBaseUrl}${DOWNLOAD_PREFIX}${key}`;
+  const host = req.host;
+  if (!host || !HOST.test(host)) {
+    throw new HttpError("BAD_REQUEST", "The Host header is missing or malformed.");
+  }
+  return `${req.protocol}://${host}${DOWNLOAD_PREFIX}${key}`;
+}

@@ -1,0 +1,160 @@
+/**
+ * Timeouts and graceful shutdown, on the local-folder backend, each with its own gateway
+ * process configured with short timeouts.
+ */
+import { randomBytes } from "node:crypto";
+import { connect } from "node:net";
+import { request, type ClientRequest } from "node:http";
+import { setTimeout as delay } from "node:timers/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import { fsBackend } from "./backends/fs.ts";
+import { BackendSession, TOKEN } from "./support/backend-session.ts";
+import { closing, partHead, type Part } from "./support/multipart.ts";
+
+const BOUNDARY = "----mediagate-lifecycle";
+const fieldBytes = Buffer.concat(
+  Object.entries({ op: "upload", auth: TOKEN, uid: "1", mid: "2", source: "message" }).map(
+    ([name, value]) =>
+      Buffer.concat([partHead(BOUNDARY, { name, value }), Buffer.from(`${value}\r\n`)]),
+  ),
+);
+const filePart: Part = {
+  name: "file",
+  filename: "slow.bin",
+  type: "application/octet-stream",
+  body: "",
+};
+
+interface OpenUpload {
+  req: ClientRequest;
+  answer: Promise<{ status: number; body: string } | Error>;
+}
+
+function openUpload(url: string): OpenUpload {
+  const req = request(`${url}/upload`, {
+    method: "POST",
+    agent: false,
+    headers: {
+      "Content-Type": `multipart/form-data; boundary=${BOUNDARY}`,
+      "Transfer-Encoding": "chunked",
+    },
+  });
+  const answer = new Promise<{ status: number; body: string } | Error>((resolve) => {
+    req.on("error", resolve);
+    req.on("response", (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => (body += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("error", resolve);
+    });
+  });
+  req.write(fieldBytes);
+  req.write(partHead(BOUNDARY, filePart));
+  return { req, answer };
+}
+
+const finish = (upload: OpenUpload) =>
+  upload.req.end(Buffer.concat([Buffer.from("\r\n"), closing(BOUNDARY)]));
+
+const refusesConnections = (url: string) =>
+  new Promise<boolean>((resolve) => {
+    const { port } = new URL(url);
+    const socket = connect(Number(port), "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once("error", () => resolve(true));
+  });
+
+let session: BackendSession | undefined;
+afterEach(async () => {
+  await session?.stop();
+  session = undefined;
+});
+
+describe("timeouts", () => {
+  it("lets a slow but progressing upload run far past the idle timeout", async () => {
+    session = new BackendSession(fsBackend);
+    await session.start({ IDLE_TIMEOUT: "1s" });
+    const upload = openUpload(session.gateway.url);
+    const started = Date.now();
+    // A trickle: a chunk every 300 ms for about 3.6 s, three idle timeouts in total.
+    for (let i = 0; i < 12; i++) {
+      upload.req.write(randomBytes(1000));
+      await delay(300);
+    }
+    finish(upload);
+    expect(await upload.answer).toMatchObject({ status: 200 });
+    expect(Date.now() - started).toBeGreaterThan(3000);
+  });
+
+  it("closes a stalled upload after the idle timeout and leaves nothing", async () => {
+    session = new BackendSession(fsBackend);
+    await session.start({ IDLE_TIMEOUT: "1s" });
+    const before = await session.inventory();
+    const upload = openUpload(session.gateway.url);
+    upload.req.write(randomBytes(50_000));
+    const started = Date.now();
+    expect(await upload.answer).toBeInstanceOf(Error);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await session.expectUntouched(before);
+  });
+
+  it("answers a client that never finishes its headers with 408", async () => {
+    session = new BackendSession(fsBackend);
+    await session.start({ HEADERS_TIMEOUT: "1s", IDLE_TIMEOUT: "30s" });
+    const { port } = new URL(session.gateway.url);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), "127.0.0.1", () =>
+        socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n"),
+      );
+      let text = "";
+      socket.on("data", (d) => (text += d.toString()));
+      socket.on("close", () => resolve(text));
+      socket.on("error", reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 408/);
+  });
+});
+
+describe("graceful shutdown", () => {
+  it("stops accepting connections but lets an in-flight upload finish", async () => {
+    session = new BackendSession(fsBackend);
+    await session.start({ SHUTDOWN_TIMEOUT: "20s" });
+    const upload = openUpload(session.gateway.url);
+    upload.req.write(randomBytes(100_000));
+    await expect
+      .poll(async () => (await session?.inventory())?.leftovers.length)
+      .toBeGreaterThan(0);
+    session.gateway.signal("SIGTERM");
+    await expect
+      .poll(() => refusesConnections(session?.gateway.url ?? ""), { timeout: 10_000 })
+      .toBe(true);
+    upload.req.write(randomBytes(100_000));
+    finish(upload);
+    const answer = await upload.answer;
+    expect(answer).toMatchObject({ status: 200 });
+    const url = JSON.parse((answer as { body: string }).body).url as string;
+    expect((await session.inventory()).objects).toContain(session.keyOf(url));
+    expect(await session.gateway.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it("aborts what is still running at the deadline, leaving nothing, and exits", async () => {
+    session = new BackendSession(fsBackend);
+    await session.start({ SHUTDOWN_TIMEOUT: "1s" });
+    const before = await session.inventory();
+    const upload = openUpload(session.gateway.url);
+    upload.req.write(randomBytes(100_000));
+    await expect
+      .poll(async () => (await session?.inventory())?.leftovers.length)
+      .toBeGreaterThan(0);
+    session.gateway.signal("SIGTERM");
+    expect(await session.gateway.exited).toEqual({ code: 0, signal: null });
+    expect(await upload.answer).toBeInstanceOf(Error);
+    expect(await session.inventory()).toEqual({ objects: before.objects, leftovers: [] });
+    expect(session.gateway.logs().map((l) => l.msg)).toContain(
+      "shutdown deadline passed: aborting in-flight requests",
+    );
+  });
+});

@@ -1,0 +1,76 @@
+import type { BackendEndpoint } from "./backend.ts";
+import { gatewayStorageEnv } from "./backend.ts";
+import { startChild, type Child } from "./child-process.ts";
+import { freePort } from "./free-port.ts";
+import type { UploadForm } from "./http-client.ts";
+
+/** The token the benchmark's gateways accept (the gateway wants at least 16 characters). */
+export const BENCH_TOKEN = "bench-token-0123456789abcdef";
+
+const GATEWAY_MAIN = new URL("../../apps/gateway/src/main.ts", import.meta.url);
+
+export interface RunningGateway {
+  child: Child<object>;
+  /** The upload URL, as given to Mesibo.setUploadUrl. */
+  uploadUrl: string;
+}
+
+/**
+ * Starts the real gateway as operators do — `node apps/gateway/src/main.ts` configured only
+ * through environment variables — in its own process, and waits for its readiness probe
+ * (which proves the storage backend answers).
+ */
+export async function startGateway(
+  endpoint: BackendEndpoint,
+  options: { logFile: string; nodeArgs?: string[]; cwd: string },
+): Promise<RunningGateway> {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const child = await startChild({
+    name: `gateway (${endpoint.provider})`,
+    script: GATEWAY_MAIN.pathname,
+    cwd: options.cwd,
+    nodeArgs: options.nodeArgs,
+    logFile: options.logFile,
+    env: {
+      ...gatewayStorageEnv(endpoint),
+      NODE_ENV: "production",
+      AUTH_TOKENS: BENCH_TOKEN,
+      PUBLIC_BASE_URL: origin,
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      MAX_FILE_SIZE: "1gb",
+      LOG_LEVEL: "info",
+      SPOOL_DIR: `${options.cwd}/spool`,
+      // main.ts reads a .env from where npm was started; an operator's .env must not leak in.
+      INIT_CWD: options.cwd,
+    },
+    readiness: { kind: "http", url: `${origin}/readyz` },
+    readyTimeoutMs: 60_000,
+  });
+  return { child, uploadUrl: `${origin}/upload` };
+}
+
+export const gatewayExists = async (): Promise<boolean> => {
+  const { access } = await import("node:fs/promises");
+  return access(GATEWAY_MAIN).then(
+    () => true,
+    () => false,
+  );
+};
+
+/** What a mesibo client posts with upload number `index`. */
+export function mesiboForm(index: number, size: number): UploadForm {
+  return {
+    fields: {
+      op: "upload",
+      auth: BENCH_TOKEN,
+      uid: "1001",
+      mid: String(1_000_000 + index),
+      source: "0",
+    },
+    fileField: "file",
+    fileName: `bench-${size}.bin`,
+    contentType: "application/octet-stream",
+  };
+}

@@ -1,0 +1,77 @@
+import { BACKENDS, type BackendName } from "./backend.ts";
+import type { RoundPlan } from "./load-loop.ts";
+import { GiB, KiB, MiB } from "./units.ts";
+
+/** What one `npm run bench` invocation measures, and how hard. */
+export interface BenchPlan {
+  mode: "full" | "quick";
+  backends: BackendName[];
+  sizes: number[];
+  concurrencies: number[];
+  /** Rounds per cell; the reported throughput is the median round. */
+  rounds: number;
+  /** A round of small bodies runs this long. */
+  roundSeconds: number;
+  /** A round stops issuing requests after this many payload bytes (but always issues one per slot). */
+  roundBytes: number;
+  downloads: boolean;
+  /**
+   * The naive baseline holds every file in flight in memory (twice, while multer joins its
+   * chunks); cells that would need more than this are skipped rather than run on a shared
+   * machine.
+   */
+  naiveMemoryBudget: number;
+  /** The file streamed into a fresh gateway for the memory target. */
+  memoryProbeSize: number;
+}
+
+export const FULL_PLAN: BenchPlan = {
+  mode: "full",
+  backends: [...BACKENDS],
+  sizes: [16 * KiB, MiB, 32 * MiB, 512 * MiB],
+  concurrencies: [1, 16],
+  rounds: 3,
+  roundSeconds: 2,
+  roundBytes: GiB,
+  downloads: true,
+  naiveMemoryBudget: GiB,
+  memoryProbeSize: 512 * MiB,
+};
+
+/**
+ * A smoke run in under two minutes: one short round per cell, and 16 MiB as the large size
+ * (still above the adapters' 8 MiB part size, so multipart paths run).
+ */
+export const QUICK_PLAN: BenchPlan = {
+  ...FULL_PLAN,
+  mode: "quick",
+  sizes: [16 * KiB, MiB, 16 * MiB],
+  rounds: 1,
+  roundSeconds: 0.3,
+  roundBytes: 128 * MiB,
+  naiveMemoryBudget: 256 * MiB,
+  memoryProbeSize: 128 * MiB,
+};
+
+/** The largest size measured: the one the memory and large-file targets are judged at. */
+export const largeSize = (plan: { sizes: readonly number[] }): number => Math.max(...plan.sizes);
+
+/** How many rounds a cell runs, and what each round does. */
+export function cellRounds(
+  plan: BenchPlan,
+  size: number,
+  concurrency: number,
+): { rounds: number; round: RoundPlan } {
+  const byBytes = Math.ceil(plan.roundBytes / size);
+  const round: RoundPlan = {
+    concurrency,
+    // Every slot sends at least one request; small bodies at least a few dozen for p99.
+    minRequests: size < MiB ? Math.max(concurrency, 50) : concurrency,
+    maxRequests: Math.max(concurrency, byBytes),
+    maxSeconds: plan.roundSeconds,
+  };
+  // A round that moves half the budget or more is long enough to be steady on its own;
+  // repeating 16 × 512 MiB would add minutes, not accuracy.
+  const rounds = size * concurrency >= plan.roundBytes / 2 ? 1 : plan.rounds;
+  return { rounds, round };
+}

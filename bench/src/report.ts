@@ -1,0 +1,285 @@
+import type { BackendName } from "./backend.ts";
+import { largeSize } from "./plan.ts";
+import {
+  findCell,
+  SYSTEM_LABELS,
+  type BenchResults,
+  type CellId,
+  type CellResult,
+  type Operation,
+} from "./results.ts";
+import type { TargetCheck } from "./targets.ts";
+import { fmt, formatSize, GiB, MiB } from "./units.ts";
+
+/** Above this 1-minute load average the machine was busy with other work during the run. */
+export const LOADED_THRESHOLD = 1.5;
+
+const row = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
+const header = (names: string[]) => [row(names), row(names.map(() => "---"))];
+
+function ratio(a: CellResult, b: CellResult | undefined, metric: "mibPerSec" | "requestsPerSec") {
+  if (a.status !== "ok" || b?.status !== "ok") return "–";
+  const x = a[metric];
+  const y = b[metric];
+  return x !== undefined && y ? `${fmt(x / y, 2)}×` : "–";
+}
+
+function figures(cell: CellResult): string[] {
+  if (cell.status !== "ok") {
+    const what = cell.status === "skipped" ? "skipped" : "**failed**";
+    return [
+      `${what}${cell.note ? `: ${cell.note.replaceAll("|", "\\|")}` : ""}`,
+      "",
+      "",
+      "",
+      "",
+      "",
+    ];
+  }
+  return [
+    fmt(cell.mibPerSec),
+    fmt(cell.requestsPerSec),
+    fmt(cell.p50Ms),
+    fmt(cell.p99Ms),
+    cell.peakRssBytes === undefined ? "–" : fmt(cell.peakRssBytes / MiB),
+    String(cell.requests),
+  ];
+}
+
+function systemName(cell: CellId): string {
+  const label = SYSTEM_LABELS[cell.system];
+  return cell.backend ? `${label} (${cell.backend})` : label;
+}
+
+function uploadTables(results: BenchResults): string[] {
+  const out: string[] = [];
+  const { cells } = results;
+  for (const size of results.sizes) {
+    out.push("", `### ${formatSize(size)} uploads`, "");
+    out.push(
+      ...header([
+        "system",
+        "conc.",
+        "MiB/s",
+        "uploads/s",
+        "p50 ms",
+        "p99 ms",
+        "peak RSS MiB",
+        "requests",
+        "÷ direct SDK",
+        "÷ bare busboy",
+        "÷ fsynced busboy",
+        "÷ drain",
+      ]),
+    );
+    for (const concurrency of results.concurrencies) {
+      const ref = (system: "drain" | "busboy" | "durableBusboy") =>
+        findCell(cells, { system, operation: "upload", size, concurrency });
+      const rows = cells.filter(
+        (c) => c.operation === "upload" && c.size === size && c.concurrency === concurrency,
+      );
+      for (const cell of rows) {
+        const isGateway = cell.system === "gateway";
+        const direct = findCell(cells, { ...cell, system: "direct" });
+        const metric = size < MiB ? "requestsPerSec" : "mibPerSec";
+        out.push(
+          row([
+            isGateway ? `**${systemName(cell)}**` : systemName(cell),
+            concurrency,
+            ...figures(cell),
+            isGateway ? ratio(cell, direct, metric) : "",
+            isGateway ? ratio(cell, ref("busboy"), metric) : "",
+            isGateway ? ratio(cell, ref("durableBusboy"), metric) : "",
+            isGateway ? ratio(cell, ref("drain"), metric) : "",
+          ]),
+        );
+      }
+    }
+  }
+  return out;
+}
+
+function downloadTables(results: BenchResults): string[] {
+  const cells = results.cells.filter((c) => c.operation !== "upload");
+  if (cells.length === 0) return [];
+  const out = ["", "## Downloads", ""];
+  out.push(
+    "Full GETs and ranged GETs (the middle half of the object, as a video player seeks) of an " +
+      "object stored through the gateway, against a plain `fs.createReadStream` pipe server " +
+      "serving the same bytes from a local file, and — on backends with a storage server — " +
+      "the same reads straight from that server through its SDK. MiB/s counts the bytes received.",
+  );
+  for (const operation of ["download", "range"] as Operation[]) {
+    for (const size of results.sizes) {
+      const rows = cells.filter((c) => c.operation === operation && c.size === size);
+      if (rows.length === 0) continue;
+      const what = operation === "range" ? "ranged GET (middle half)" : "full GET";
+      out.push("", `### ${formatSize(size)}, ${what}`, "");
+      out.push(
+        ...header([
+          "system",
+          "conc.",
+          "MiB/s",
+          "GETs/s",
+          "p50 ms",
+          "p99 ms",
+          "peak RSS MiB",
+          "requests",
+          "÷ pipe",
+          "÷ direct SDK",
+        ]),
+      );
+      for (const concurrency of results.concurrencies) {
+        for (const cell of rows.filter((c) => c.concurrency === concurrency)) {
+          const pipe = findCell(cells, { system: "pipe", operation, size, concurrency });
+          const direct = findCell(cells, { ...cell, system: "direct" });
+          const isGateway = cell.system === "gateway";
+          const metric = size < MiB ? "requestsPerSec" : "mibPerSec";
+          out.push(
+            row([
+              isGateway ? `**${systemName(cell)}**` : systemName(cell),
+              concurrency,
+              ...figures(cell),
+              cell.system === "pipe" ? "" : ratio(cell, pipe, metric),
+              isGateway ? ratio(cell, direct, metric) : "",
+            ]),
+          );
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function ratioSummary(results: BenchResults): string[] {
+  const { cells } = results;
+  const out = ["", "## Gateway ratios", ""];
+  out.push(
+    "Gateway upload throughput divided by each reference at the same size and concurrency " +
+      "(uploads/s below 1 MiB, MiB/s from 1 MiB).",
+    "",
+  );
+  out.push(
+    ...header([
+      "backend",
+      "size",
+      "conc.",
+      "÷ direct SDK",
+      "÷ bare busboy",
+      "÷ fsynced busboy",
+      "÷ drain",
+    ]),
+  );
+  for (const backend of results.backends as BackendName[]) {
+    for (const size of results.sizes) {
+      for (const concurrency of results.concurrencies) {
+        const id = { operation: "upload" as const, size, concurrency };
+        const gw = findCell(cells, { system: "gateway", backend, ...id });
+        if (!gw) continue;
+        const metric = size < MiB ? "requestsPerSec" : "mibPerSec";
+        out.push(
+          row([
+            backend,
+            formatSize(size),
+            concurrency,
+            ratio(gw, findCell(cells, { system: "direct", backend, ...id }), metric),
+            ratio(gw, findCell(cells, { system: "busboy", ...id }), metric),
+            ratio(gw, findCell(cells, { system: "durableBusboy", ...id }), metric),
+            ratio(gw, findCell(cells, { system: "drain", ...id }), metric),
+          ]),
+        );
+      }
+    }
+  }
+  return out;
+}
+
+function memoryTable(results: BenchResults): string[] {
+  if (results.probes.length === 0) return [];
+  const out = ["", "## Gateway memory while one large file streams", ""];
+  out.push(
+    "Each backend's gateway is started fresh; before any other traffic one file is uploaded " +
+      "and the gateway's resident set is read from outside (`VmHWM` since the upload began, " +
+      "plus `VmRSS` sampled every 20 ms). The tables below also give each cell's peak, which " +
+      "includes whatever earlier cells left behind.",
+    "",
+  );
+  out.push(...header(["backend", "file", "RSS before", "peak RSS during the upload", "MiB/s"]));
+  for (const probe of results.probes) {
+    out.push(
+      row(
+        probe.status === "ok"
+          ? [
+              probe.backend,
+              formatSize(probe.size),
+              `${fmt((probe.idleRssBytes ?? 0) / MiB)} MiB`,
+              `${fmt((probe.peakRssBytes ?? 0) / MiB)} MiB`,
+              fmt(probe.mibPerSec),
+            ]
+          : [probe.backend, formatSize(probe.size), `**failed**: ${probe.note ?? ""}`, "", ""],
+      ),
+    );
+  }
+  return out;
+}
+
+export function renderMarkdown(
+  results: BenchResults,
+  checks: TargetCheck[],
+  chartFile: string | undefined,
+): string {
+  const m = results.machine;
+  const loaded = results.load.max >= LOADED_THRESHOLD;
+  const passed = checks.filter((c) => c.status === "PASS").length;
+  const out = [
+    "# mediagate benchmark results",
+    "",
+    `Produced by \`npm run bench${results.mode === "quick" ? " -- --quick" : ""}\` on ${results.finishedAt.slice(0, 10)}: ` +
+      `a ${results.mode} run of ${fmt(results.durationSeconds / 60, 2)} minutes. ` +
+      "Every system under test ran as a child process on 127.0.0.1; memory is the peak " +
+      "resident set of that process, read from `/proc/<pid>/status` outside it. " +
+      "Sizes and rates are binary: 1 MiB = 2^20 bytes. See [README.md](README.md) for what each comparison is.",
+    "",
+    "## Machine",
+    "",
+    ...header(["CPU", "cores", "memory", "Node.js", "kernel", "1-min load: start / max / end"]),
+    row([
+      m.cpuModel,
+      m.cores,
+      `${fmt(m.memoryBytes / GiB)} GiB`,
+      m.node,
+      m.kernel,
+      `${fmt(results.load.start, 2)} / ${fmt(results.load.max, 2)} / ${fmt(results.load.end, 2)}`,
+    ]),
+    "",
+    loaded
+      ? `**The machine was loaded during this run** (1-minute load average up to ${fmt(results.load.max, 2)} ` +
+        `on ${m.cores} cores, from other work): absolute figures are lower and noisier than on an idle machine.`
+      : `The machine was otherwise idle (1-minute load average below ${LOADED_THRESHOLD}).`,
+    "",
+    "## Targets",
+    "",
+    `${passed} of ${checks.length} pass. Large-file targets are judged at ${formatSize(largeSize(results))}.`,
+    "",
+    ...header(["", "target", "figure"]),
+    ...checks.map((c) =>
+      row([
+        c.status === "PASS" ? "PASS" : `**${c.status}**`,
+        c.name,
+        c.figure + (c.note ? ` — ${c.note}` : ""),
+      ]),
+    ),
+  ];
+  if (chartFile) out.push("", `![Upload throughput against file size per backend](${chartFile})`);
+  out.push(...memoryTable(results));
+  out.push(...ratioSummary(results));
+  out.push("", "## Uploads", "");
+  out.push(
+    "MiB/s and uploads/s are the median of the cell's rounds; p50/p99 pool every request. " +
+      "`requests` counts timed requests. The naive baseline is skipped where it would hold " +
+      "gigabytes in memory at once.",
+  );
+  out.push(...uploadTables(results));
+  out.push(...downloadTables(results));
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,89 @@
+import type { BackendName } from "./backend.ts";
+import type { MachineInfo } from "./machine.ts";
+
+/**
+ * The systems compared. `gateway`, `direct` and `naive` run on a storage backend; the
+ * references (`drain`, `busboy`, `durableBusboy`, `pipe`) are backend-independent.
+ */
+export type SystemKind =
+  "gateway" | "direct" | "naive" | "busboy" | "durableBusboy" | "drain" | "pipe";
+export type Operation = "upload" | "download" | "range";
+
+export const SYSTEM_LABELS: Record<SystemKind, string> = {
+  gateway: "mediagate gateway",
+  direct: "direct SDK",
+  naive: "Express + multer memoryStorage",
+  busboy: "bare node:http + busboy → disk",
+  durableBusboy: "bare busboy → disk, fsynced",
+  drain: "raw body drain",
+  pipe: "fs.createReadStream pipe",
+};
+
+export interface CellId {
+  system: SystemKind;
+  backend?: BackendName;
+  operation: Operation;
+  size: number;
+  concurrency: number;
+}
+
+export interface CellResult extends CellId {
+  status: "ok" | "failed" | "skipped";
+  /** Why a cell failed or was skipped. */
+  note?: string;
+  rounds: number;
+  requests: number;
+  /** Median over rounds of payload MiB per second of wall time. */
+  mibPerSec?: number;
+  /** Median over rounds of completed requests per second. */
+  requestsPerSec?: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  /** Peak resident set of the process under test during the cell, measured from outside. */
+  peakRssBytes?: number;
+}
+
+/**
+ * The memory target's measurement: one large upload into a freshly started gateway, before
+ * any other traffic, with the gateway's resident set read before and during it.
+ */
+export interface MemoryProbe {
+  backend: BackendName;
+  size: number;
+  status: "ok" | "failed";
+  note?: string;
+  /** After start-up and the readiness probe, before the upload. */
+  idleRssBytes?: number;
+  /** Highest resident set while the file streamed. */
+  peakRssBytes?: number;
+  mibPerSec?: number;
+}
+
+export interface BenchResults {
+  mode: "full" | "quick";
+  machine: MachineInfo;
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  /** 1-minute load averages sampled during the run: other work on a shared machine. */
+  load: { start: number; end: number; max: number };
+  sizes: number[];
+  concurrencies: number[];
+  backends: BackendName[];
+  cells: CellResult[];
+  probes: MemoryProbe[];
+}
+
+export function sameCell(a: CellId, b: CellId): boolean {
+  return (
+    a.system === b.system &&
+    a.backend === b.backend &&
+    a.operation === b.operation &&
+    a.size === b.size &&
+    a.concurrency === b.concurrency
+  );
+}
+
+export function findCell(cells: readonly CellResult[], id: CellId): CellResult | undefined {
+  return cells.find((cell) => sameCell(cell, id));
+}

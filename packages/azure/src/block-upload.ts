@@ -1,0 +1,237 @@
+import { randomUUID } from "node:crypto";
+import type { Readable } from "node:stream";
+import type { BlobHTTPHeaders, BlockBlobClient } from "@azure/storage-blob";
+import { StorageError } from "@mediagate/core";
+import { BlockReader } from "./block-reader.ts";
+import { deleteVersion, discardStagedBlocks } from "./cleanup.ts";
+import { afterGrace } from "./grace.ts";
+
+/** Azure's limit on blocks per blob. */
+export const MAX_BLOCKS = 50_000;
+
+export interface BlockUploadOptions {
+  /** Bytes per block, and the largest body sent as a single Put Blob. */
+  blockSize: number;
+  /** Blocks on the wire at once. Memory peaks near (concurrency + 1) × blockSize. */
+  concurrency: number;
+  headers: BlobHTTPHeaders;
+  /** Already encoded for headers. */
+  metadata: Record<string, string>;
+  /** The exact body length when the caller knows it; a body of another length fails. */
+  contentLength: number | undefined;
+  /** Fires on the caller's abort and when the body fails. */
+  signal: AbortSignal;
+  /** How long requests already on the wire may still take once `signal` fires. */
+  abortGraceMs?: number;
+}
+
+export interface UploadedBlob {
+  size: number;
+  etag: string;
+  lastModified: Date;
+}
+
+export const DEFAULT_ABORT_GRACE_MS = 15_000;
+
+/**
+ * Streams a body into a block blob. A body that fits in one block goes up as one Put Blob;
+ * a longer one is staged block by block, `concurrency` at a time, and committed at the end,
+ * so the blob appears whole or not at all.
+ *
+ * This replaces the SDK's `uploadStream`, which keeps waiting on a stalled body after its
+ * abort signal fires and leaves its staged blocks behind. Here an abort stops reading and
+ * staging at once; requests already sent may finish (see `afterGrace`), and then whatever
+ * they left — staged blocks, or a blob written just as the abort came — is removed.
+ */
+export async function uploadBlockBlob(
+  blob: BlockBlobClient,
+  body: Readable,
+  options: BlockUploadOptions,
+): Promise<UploadedBlob> {
+  const grace = afterGrace(options.signal, options.abortGraceMs ?? DEFAULT_ABORT_GRACE_MS);
+  try {
+    return await upload(blob, body, options, grace.signal);
+  } finally {
+    grace.dispose();
+  }
+}
+
+async function upload(
+  blob: BlockBlobClient,
+  body: Readable,
+  options: BlockUploadOptions,
+  requestSignal: AbortSignal,
+): Promise<UploadedBlob> {
+  const reader = new BlockReader(body, options.blockSize);
+  const first = (await reader.next(options.signal)) ?? Buffer.alloc(0);
+  if (first.length < options.blockSize || !(await reader.hasMore(options.signal))) {
+    checkLength(reader.bytesRead, options.contentLength, true);
+    const response = await blob.upload(first, first.length, {
+      blobHTTPHeaders: options.headers,
+      metadata: options.metadata,
+      abortSignal: requestSignal,
+    });
+    return unlessAborted(blob, options.signal, uploaded(first.length, response));
+  }
+
+  const stager = new BlockStager(
+    blob,
+    options.blockSize,
+    options.concurrency,
+    options.signal,
+    requestSignal,
+  );
+  try {
+    let block: Buffer | undefined = first;
+    while (block) {
+      checkLength(reader.bytesRead, options.contentLength, false);
+      await stager.stage(block);
+      block = await reader.next(stager.readSignal, stager.freeBuffer());
+    }
+    checkLength(reader.bytesRead, options.contentLength, true);
+    const ids = await stager.finish();
+    const response = await blob.commitBlockList(ids, {
+      blobHTTPHeaders: options.headers,
+      metadata: options.metadata,
+      abortSignal: requestSignal,
+    });
+    return await unlessAborted(blob, options.signal, uploaded(reader.bytesRead, response));
+  } catch (err) {
+    await stager.settle();
+    if (stager.firstId) await discardStagedBlocks(blob, stager.firstId);
+    throw err;
+  }
+}
+
+/** The blob, unless the write was aborted while its last request ran: then it is undone. */
+async function unlessAborted(
+  blob: BlockBlobClient,
+  signal: AbortSignal,
+  result: UploadedBlob,
+): Promise<UploadedBlob> {
+  if (!signal.aborted) return result;
+  await deleteVersion(blob, result.etag);
+  throw signal.reason;
+}
+
+/**
+ * Stages blocks with a bounded number in flight. The first failure stops the reading and
+ * staging of further blocks and is what `stage`/`finish` throw from then on. Block buffers
+ * are recycled once Azure has acknowledged them, so a write allocates concurrency + 1 of
+ * them whatever the body's size, rather than a block of garbage per block for the GC.
+ */
+class BlockStager {
+  readonly #blob: BlockBlobClient;
+  readonly #blockSize: number;
+  readonly #concurrency: number;
+  readonly #requestSignal: AbortSignal;
+  readonly #failed = new AbortController();
+  /** Fires on the caller's abort and on the first failed block: stop reading the body. */
+  readonly readSignal: AbortSignal;
+  /** Buffers this stager allocated (never the caller's own chunks), and those free again. */
+  readonly #owned = new Set<Buffer>();
+  readonly #free: Buffer[] = [];
+  /** IDs are `<upload uuid>-<index>`: equal length, as Azure requires, and unique to this write. */
+  readonly #uploadId = randomUUID();
+  readonly #ids: string[] = [];
+  readonly #inFlight = new Set<Promise<void>>();
+  #failure: { error: unknown } | undefined;
+
+  constructor(
+    blob: BlockBlobClient,
+    blockSize: number,
+    concurrency: number,
+    signal: AbortSignal,
+    requestSignal: AbortSignal,
+  ) {
+    this.#blob = blob;
+    this.#blockSize = blockSize;
+    this.#concurrency = concurrency;
+    this.#requestSignal = requestSignal;
+    this.readSignal = AbortSignal.any([signal, this.#failed.signal]);
+  }
+
+  get firstId(): string | undefined {
+    return this.#ids[0];
+  }
+
+  /** A block-sized buffer no request is using: a recycled one, or a new one. */
+  freeBuffer(): Buffer {
+    const recycled = this.#free.pop();
+    if (recycled) return recycled;
+    const buffer = Buffer.allocUnsafeSlow(this.#blockSize);
+    this.#owned.add(buffer);
+    return buffer;
+  }
+
+  async stage(block: Buffer): Promise<void> {
+    while (this.#inFlight.size >= this.#concurrency) await Promise.race(this.#inFlight);
+    // The caller's abort, if it came first, is the reason to report; else the failed block.
+    this.readSignal.throwIfAborted();
+    this.#throwIfFailed();
+    if (this.#ids.length >= MAX_BLOCKS) {
+      throw new StorageError(
+        "InvalidArgument",
+        `The body needs more than ${MAX_BLOCKS} blocks of ${block.length} bytes; raise bufferSize.`,
+        { operation: "write" },
+      );
+    }
+    const id = Buffer.from(
+      `${this.#uploadId}-${String(this.#ids.length).padStart(5, "0")}`,
+    ).toString("base64");
+    this.#ids.push(id);
+    const staging: Promise<void> = this.#blob
+      .stageBlock(id, block, block.length, { abortSignal: this.#requestSignal })
+      .then(
+        () => {
+          if (this.#owned.has(block)) this.#free.push(block);
+        },
+        (error: unknown) => {
+          this.#failure ??= { error };
+          this.#failed.abort(error);
+        },
+      )
+      .finally(() => this.#inFlight.delete(staging));
+    this.#inFlight.add(staging);
+  }
+
+  /** Waits for every block; resolves with the IDs to commit, in order. */
+  async finish(): Promise<string[]> {
+    await Promise.all(this.#inFlight);
+    this.#throwIfFailed();
+    return [...this.#ids];
+  }
+
+  /** Waits until no block is on the wire, so cleanup cannot race a late one. */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failure) throw this.#failure.error;
+  }
+}
+
+function checkLength(bytes: number, expected: number | undefined, complete: boolean): void {
+  if (expected === undefined) return;
+  if (bytes > expected || (complete && bytes !== expected)) {
+    throw new StorageError(
+      "InvalidArgument",
+      `The body ${complete ? "had" : "has at least"} ${bytes} bytes, but contentLength said ${expected}.`,
+      { operation: "write" },
+    );
+  }
+}
+
+function uploaded(size: number, response: { etag?: string; lastModified?: Date }): UploadedBlob {
+  if (!response.etag || !response.lastModified) {
+    throw new StorageError(
+      "Internal",
+      "Azure did not return the new blob's ETag and Last-Modified.",
+      {
+        operation: "write",
+      },
+    );
+  }
+  return { size, etag: response.etag, lastModified: response.lastModified };
+}

@@ -1,0 +1,109 @@
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  type CreateMultipartUploadCommandOutput,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+
+type Send = S3Client["send"];
+
+/**
+ * Bounds the requests a stopping write still waits for (CreateMultipartUpload, and the
+ * clean-up), so a store that stopped answering cannot hang it.
+ */
+export const CLEANUP_TIMEOUT_MS = 30_000;
+
+/**
+ * One write's view of the S3 client, handed to lib-storage's Upload in place of the real
+ * one. Upload cannot be trusted to stop: `abort()` only rejects `done()`, while its workers
+ * keep waiting on the body and finish the parts they started, and it sends no
+ * AbortMultipartUpload until they all return. Owning every request it makes lets the write:
+ *
+ * - stop at once: after `stop()` new requests are refused and those in flight cancelled,
+ *   except CreateMultipartUpload: cancelling it could leave an upload open whose id never
+ *   arrived, so it is left to answer (it carries no body, and is bounded by a timeout);
+ * - stop on the first failed request (the SDK has already retried it), instead of letting
+ *   the other workers read and upload the rest of a 2 GB body first;
+ * - know when nothing is in flight any more, so AbortMultipartUpload is the last word and
+ *   no part can land after it;
+ * - know the upload id, and whether completion was attempted or confirmed.
+ */
+export class UploadRequests {
+  readonly client: S3Client;
+  /** Set once CreateMultipartUpload has answered. */
+  uploadId: string | undefined;
+  /** CompleteMultipartUpload was sent (it may have taken effect even if cancelled). */
+  completeSent = false;
+  /** CompleteMultipartUpload succeeded: the object exists. */
+  completed = false;
+  private readonly controller = new AbortController();
+  private readonly running = new Set<Promise<unknown>>();
+  private reason: { value: unknown } | undefined;
+
+  constructor(base: S3Client) {
+    const send = ((command: Parameters<Send>[0], options?: Parameters<Send>[1]) =>
+      this.send(base, command, options)) as Send;
+    // Everything else (config, middleware) is the real client's, through the prototype.
+    this.client = Object.create(base, { send: { value: send } }) as S3Client;
+  }
+
+  get stopped(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  /** Why the write stopped: the first failure, or the caller's abort reason. */
+  get stopReason(): unknown {
+    return this.reason?.value;
+  }
+
+  /** Refuse new requests and cancel bodies in flight. The first reason is kept. */
+  stop(reason: unknown): void {
+    if (this.reason) return;
+    this.reason = { value: reason };
+    this.controller.abort(reason);
+  }
+
+  onStop(listener: () => void): void {
+    this.controller.signal.addEventListener("abort", listener, { once: true });
+  }
+
+  /** Resolves once no request is in flight; after `stop()` none can start again. */
+  async settled(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+
+  private send(
+    base: S3Client,
+    command: Parameters<Send>[0],
+    options: Parameters<Send>[1] | undefined,
+  ): Promise<unknown> {
+    if (this.stopped) {
+      return Promise.reject(
+        Object.assign(new Error("The upload was stopped."), { name: "AbortError" }),
+      );
+    }
+    if (command instanceof CompleteMultipartUploadCommand) this.completeSent = true;
+    const signal =
+      command instanceof CreateMultipartUploadCommand
+        ? AbortSignal.timeout(CLEANUP_TIMEOUT_MS)
+        : this.controller.signal;
+    const request = base.send(command, { ...options, abortSignal: signal }).then(
+      (output) => {
+        if (command instanceof CreateMultipartUploadCommand) {
+          this.uploadId = (output as CreateMultipartUploadCommandOutput).UploadId;
+        } else if (command instanceof CompleteMultipartUploadCommand) {
+          this.completed = true;
+        }
+        return output;
+      },
+      (err: unknown) => {
+        this.stop(err);
+        throw err;
+      },
+    );
+    this.running.add(request);
+    const forget = () => this.running.delete(request);
+    request.then(forget, forget);
+    return request;
+  }
+}
