@@ -1,4 +1,3 @@
-import { KeyPrefix } from "@mediagate/core";
 import {
   accountNameProblem,
   connectionStringProblem,
@@ -7,8 +6,10 @@ import {
   sasTokenProblem,
 } from "@mediagate/azure/rules";
 import { z } from "zod";
-import { parseSize } from "../../config/units.ts";
+import { keyPrefixField, sizeField, wholeNumberField } from "../../config/fields.ts";
 import type { StorageProvider } from "./types.ts";
+
+const MiB = 1024 * 1024;
 
 /** A string checked by one of the adapter's rules (which return a problem or undefined). */
 const ruled = (problem: (value: string) => string | undefined) =>
@@ -39,36 +40,9 @@ const env = z
         if (message) ctx.addIssue({ code: "custom", message });
       }),
     AZURE_BLOB_ENDPOINT: ruled(endpointProblem).optional(),
-    AZURE_PREFIX: z
-      .string()
-      .trim()
-      .refine((text) => {
-        try {
-          new KeyPrefix(text);
-          return true;
-        } catch {
-          return false;
-        }
-      }, "must be a key prefix like tenant-a/media (letters, digits, '-', '_', '.' segments)")
-      .optional(),
-    AZURE_BUFFER_SIZE: z
-      .string()
-      .transform((text, ctx) => {
-        const bytes = parseSize(text);
-        if (bytes === undefined || bytes < 1024 * 1024 || bytes > 4000 * 1024 * 1024) {
-          ctx.addIssue({ code: "custom", message: "must be a size from 1mb to 4000mb, like 8mb" });
-          return z.NEVER;
-        }
-        return bytes;
-      })
-      .optional(),
-    AZURE_CONCURRENCY: z
-      .string()
-      .trim()
-      .regex(/^\d+$/, "must be a whole number from 1 to 64")
-      .transform(Number)
-      .refine((n) => n >= 1 && n <= 64, "must be a whole number from 1 to 64")
-      .optional(),
+    AZURE_PREFIX: keyPrefixField.optional(),
+    AZURE_BUFFER_SIZE: sizeField({ min: MiB, max: 4000 * MiB, range: "1mb to 4000mb" }).optional(),
+    AZURE_CONCURRENCY: wholeNumberField(1, 64).optional(),
   })
   .superRefine((value, ctx) => {
     const issue = (path: string, message: string) =>

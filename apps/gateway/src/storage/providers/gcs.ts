@@ -1,8 +1,7 @@
 import { access, constants } from "node:fs/promises";
-import { KeyPrefix } from "@mediagate/core";
 import { parseCredentials } from "@mediagate/gcs/credentials";
 import { z } from "zod";
-import { parseSize } from "../../config/units.ts";
+import { keyPrefixField, sizeField } from "../../config/fields.ts";
 import type { StorageProvider } from "./types.ts";
 
 const CHUNK_GRANULARITY = 256 * 1024;
@@ -13,14 +12,7 @@ const reason = (err: unknown) =>
     .replace(/^GCS credentials: /, "")
     .replace(/\.$/, "");
 
-const size = z.string().transform((text, ctx) => {
-  const bytes = parseSize(text);
-  if (bytes === undefined || bytes < 1) {
-    ctx.addIssue({ code: "custom", message: "must be a size in bytes or like 8mb" });
-    return z.NEVER;
-  }
-  return bytes;
-});
+const size = sizeField({ min: 1 });
 
 const env = z
   .object({
@@ -56,18 +48,7 @@ const env = z
       })
       .optional(),
     GCS_KEY_FILE: z.string().trim().optional(),
-    GCS_PREFIX: z
-      .string()
-      .trim()
-      .refine((text) => {
-        try {
-          new KeyPrefix(text);
-          return true;
-        } catch {
-          return false;
-        }
-      }, "must be a key prefix like tenant-a/media (letters, digits, '-', '_', '.' segments)")
-      .optional(),
+    GCS_PREFIX: keyPrefixField.optional(),
     GCS_SINGLE_REQUEST_MAX: size.optional(),
     GCS_CHUNK_SIZE: size
       .refine(

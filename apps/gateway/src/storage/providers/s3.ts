@@ -1,17 +1,8 @@
-import { KeyPrefix } from "@mediagate/core";
 import { z } from "zod";
-import { parseSize } from "../../config/units.ts";
+import { booleanField, keyPrefixField, sizeField, wholeNumberField } from "../../config/fields.ts";
 import type { StorageProvider } from "./types.ts";
 
 const MiB = 1024 * 1024;
-
-const boolean = z.string().transform((text, ctx) => {
-  const value = text.trim().toLowerCase();
-  if (["true", "1", "yes", "on"].includes(value)) return true;
-  if (["false", "0", "no", "off"].includes(value)) return false;
-  ctx.addIssue({ code: "custom", message: "must be true or false" });
-  return z.NEVER;
-});
 
 const env = z
   .object({
@@ -35,37 +26,10 @@ const env = z
         "must be an http(s) origin like http://minio:9000 or https://<account>.r2.cloudflarestorage.com",
       )
       .optional(),
-    S3_FORCE_PATH_STYLE: boolean.optional(),
-    S3_PREFIX: z
-      .string()
-      .trim()
-      .refine((text) => {
-        try {
-          new KeyPrefix(text);
-          return true;
-        } catch {
-          return false;
-        }
-      }, "must be a key prefix like tenant-a/media (letters, digits, '-', '_', '.' segments)")
-      .optional(),
-    S3_PART_SIZE: z
-      .string()
-      .transform((text, ctx) => {
-        const bytes = parseSize(text);
-        if (bytes === undefined || bytes < 5 * MiB || bytes > 5 * 1024 * MiB) {
-          ctx.addIssue({ code: "custom", message: "must be a size from 5mb to 5gb, like 8mb" });
-          return z.NEVER;
-        }
-        return bytes;
-      })
-      .optional(),
-    S3_QUEUE_SIZE: z
-      .string()
-      .trim()
-      .regex(/^\d+$/, "must be a whole number from 1 to 64")
-      .transform(Number)
-      .refine((n) => n >= 1 && n <= 64, "must be a whole number from 1 to 64")
-      .optional(),
+    S3_FORCE_PATH_STYLE: booleanField.optional(),
+    S3_PREFIX: keyPrefixField.optional(),
+    S3_PART_SIZE: sizeField({ min: 5 * MiB, max: 5 * 1024 * MiB, range: "5mb to 5gb" }).optional(),
+    S3_QUEUE_SIZE: wholeNumberField(1, 64).optional(),
     S3_CHECKSUM: z
       .enum(["when-required", "when-supported"], {
         error:
