@@ -1,18 +1,22 @@
 import express, { type Express } from "express";
 import type { Logger } from "pino";
 import type { StorageAdapter } from "@mediagate/core";
-import type { TokenVerifier } from "./auth/tokens.ts";
+import type { Authenticator } from "./auth/authenticator.ts";
 import { downloadRouter } from "./download/route.ts";
 import { healthRouter } from "./health/route.ts";
 import { errorHandler, notFoundHandler } from "./http/errors.ts";
 import { httpLogger } from "./http/logging.ts";
 import type { Lifecycle } from "./server/lifecycle.ts";
 import { uploadRouter } from "./upload/route.ts";
+import { DOWNLOAD_PREFIX } from "./upload/public-url.ts";
+import type { RedirectOptions } from "./download/redirect.ts";
+import { limitByClientAddress, rateLimited } from "./ratelimit/middleware.ts";
+import type { RateLimits } from "./ratelimit/limits.ts";
 
 export interface AppOptions {
   storage: StorageAdapter;
   spool: StorageAdapter;
-  tokens: TokenVerifier;
+  authenticator: Authenticator;
   lifecycle: Lifecycle;
   logger: Logger;
   publicBaseUrl: string | undefined;
@@ -20,6 +24,12 @@ export interface AppOptions {
   maxFileSize: number;
   allowedTypes: readonly string[] | undefined;
   idleTimeoutMs: number;
+  /** DOWNLOAD_MODE=redirect: downloads answer 302 to signed URLs. */
+  redirect?: RedirectOptions | undefined;
+  /** DOWNLOAD_MODE=direct: upload answers name the public object URL. */
+  publicObjectBaseUrl?: string | undefined;
+  rateLimits?: RateLimits | undefined;
+  storageTimeoutMs: number;
 }
 
 /** The Express app: health, uploads, downloads, and JSON for everything else. */
@@ -36,8 +46,29 @@ export function createApp(options: AppOptions): Express {
     next();
   });
   app.use(healthRouter({ storage: options.storage, lifecycle }));
-  app.use(uploadRouter(options));
-  app.use(downloadRouter({ storage: options.storage }));
+  const limits = options.rateLimits;
+  app.post(
+    ["/", "/upload"],
+    limitByClientAddress(limits?.uploadsPerIp, "uploads from this address"),
+  );
+  // app.get also covers HEAD.
+  app.get(
+    `${DOWNLOAD_PREFIX}*key`,
+    limitByClientAddress(limits?.downloadsPerIp, "downloads from this address"),
+  );
+  const perUid = limits?.uploadsPerUid;
+  app.use(
+    uploadRouter({
+      ...options,
+      admit: perUid
+        ? async ({ uid }) => {
+            const admission = await perUid.consume(uid);
+            return admission.allowed ? undefined : rateLimited(admission, "uploads for this uid");
+          }
+        : undefined,
+    }),
+  );
+  app.use(downloadRouter({ storage: options.storage, redirect: options.redirect }));
   app.use(notFoundHandler);
   app.use(errorHandler(options.logger));
   return app;

@@ -1,12 +1,14 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import type { StorageAdapter } from "@mediagate/core";
+import { supportsSignedUrls, type StorageAdapter } from "@mediagate/core";
 import { SPOOL_PREFIX } from "./upload/engine.ts";
 import { FsAdapter } from "@mediagate/fs";
 import { createApp } from "./app.ts";
-import { TokenVerifier } from "./auth/tokens.ts";
-import type { GatewayConfig } from "./config/load.ts";
+import { createAuthenticator } from "./auth/index.ts";
+import { ConfigError, type GatewayConfig } from "./config/load.ts";
+import type { RedirectOptions } from "./download/redirect.ts";
+import { createRateLimits } from "./ratelimit/limits.ts";
 import { Lifecycle } from "./server/lifecycle.ts";
 import { startServer, type RunningServer } from "./server/http-server.ts";
 
@@ -20,12 +22,23 @@ export interface Gateway extends RunningServer {
  * hold traffic until the backend comes up.
  */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
-  if (config.authTokens.length === 0) throw new Error("startGateway needs at least one token.");
+  if (config.authMode === "tokens" && config.authTokens.length === 0)
+    throw new Error("startGateway needs at least one token.");
   const storage = await config.provider.create(config.providerEnv, {
     createBucket: config.createBucket,
   });
   // Parts that arrive before their fields wait here; keys are random, so several gateways
   // may share the folder.
+  let redirect: RedirectOptions | undefined;
+  if (config.downloadMode === "redirect") {
+    if (!supportsSignedUrls(storage)) {
+      throw new ConfigError(
+        `Invalid configuration: DOWNLOAD_MODE=redirect needs a backend that can sign URLs; STORAGE_PROVIDER=${config.provider.name} cannot with this configuration (use DOWNLOAD_MODE=proxy or direct)`,
+      );
+    }
+    redirect = { storage, ttlSeconds: config.redirectUrlTtlSeconds };
+  }
+  const rateLimits = await createRateLimits(config.rateLimits, logger);
   const spool = new FsAdapter({
     root: config.spoolDir ?? join(tmpdir(), "mediagate-spool"),
     createRoot: true,
@@ -35,7 +48,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const app = createApp({
     storage,
     spool,
-    tokens: new TokenVerifier(config.authTokens),
+    authenticator: createAuthenticator(config, logger),
     lifecycle,
     logger,
     publicBaseUrl: config.publicBaseUrl,
@@ -43,9 +56,29 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     maxFileSize: config.maxFileSize,
     allowedTypes: config.allowedTypes,
     idleTimeoutMs: config.idleTimeoutMs,
+    redirect,
+    publicObjectBaseUrl: config.downloadMode === "direct" ? config.publicObjectBaseUrl : undefined,
+    rateLimits,
+    storageTimeoutMs: config.storageTimeoutMs,
   });
-  const running = await startServer(app, lifecycle, config, logger);
-  return { ...running, storage };
+  let running: RunningServer;
+  try {
+    running = await startServer(app, lifecycle, config, logger);
+  } catch (err) {
+    await rateLimits.close();
+    throw err;
+  }
+  return {
+    ...running,
+    storage,
+    shutdown: async () => {
+      try {
+        await running.shutdown();
+      } finally {
+        await rateLimits.close();
+      }
+    },
+  };
 }
 
 /** A spooled part lives for one request; one a day old was left by a process that died. */

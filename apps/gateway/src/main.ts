@@ -17,6 +17,12 @@ import { generateToken } from "./auth/tokens.ts";
 /** npm runs workspace scripts inside the workspace; INIT_CWD is where the operator ran npm. */
 const baseDir = process.env.INIT_CWD ?? process.cwd();
 
+// `mediagate token …` mints a signed upload token instead of starting the server.
+if (process.argv[2] === "token") {
+  const { runTokenCommand } = await import("./cli/token.ts");
+  process.exit(runTokenCommand(process.argv.slice(3), baseDir));
+}
+
 function fail(message: string): never {
   process.stderr.write(`mediagate: ${message}\n`);
   process.exit(2);
@@ -37,7 +43,7 @@ const logger = createLogger(config.logLevel);
 // A promise nobody awaited is a bug to log, not a reason to drop every upload in flight.
 process.on("unhandledRejection", (err: unknown) => logger.error({ err }, "unhandled rejection"));
 let generatedToken: string | undefined;
-if (config.authTokens.length === 0) {
+if (config.authMode === "tokens" && config.authTokens.length === 0) {
   generatedToken = generateToken();
   config.authTokens = [generatedToken];
 }
@@ -72,7 +78,9 @@ try {
       publicBaseUrl: config.publicBaseUrl ?? "(from each request's Host header)",
       storage: config.provider.name,
       maxFileSize: formatSize(config.maxFileSize),
-      tokens: config.authTokens.length,
+      downloadMode: config.downloadMode,
+      authMode: config.authMode,
+      tokens: config.authMode === "tokens" ? config.authTokens.length : undefined,
     },
     "mediagate is listening",
   );

@@ -6,6 +6,7 @@ import {
   StorageError,
   encodeMetadata,
   isValidKey,
+  resolveFinalMetadata,
   type ByteRange,
   type ListEntry,
   type NormalizedWriteOptions,
@@ -112,7 +113,7 @@ export class AzureBlobAdapter extends BaseAdapter {
         blobContentType: options.contentType,
         blobContentDisposition: options.contentDisposition,
       },
-      metadata: encodeMetadata(options.metadata),
+      metadata: () => encodeMetadata(resolveFinalMetadata(options, key)),
       contentLength: options.contentLength,
       signal: options.signal,
     });
@@ -126,7 +127,7 @@ export class AzureBlobAdapter extends BaseAdapter {
         lastModified: uploaded.lastModified,
       },
       uploaded.size,
-      options.metadata,
+      resolveFinalMetadata(options, key),
     );
   }
 

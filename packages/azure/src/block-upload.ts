@@ -15,8 +15,12 @@ export interface BlockUploadOptions {
   /** Blocks on the wire at once. Memory peaks near (concurrency + 1) × blockSize. */
   concurrency: number;
   headers: BlobHTTPHeaders;
-  /** Already encoded for headers. */
-  metadata: Record<string, string>;
+  /**
+   * The blob's metadata, already encoded for headers. Called once the body has ended, just
+   * before the request that creates the blob (Put Blob or Put Block List), so metadata known
+   * only at the end of the body is set atomically with the blob; throwing discards the write.
+   */
+  metadata: () => Record<string, string>;
   /** The exact body length when the caller knows it; a body of another length fails. */
   contentLength: number | undefined;
   /** Fires on the caller's abort and when the body fails. */
@@ -68,7 +72,7 @@ async function upload(
     checkLength(reader.bytesRead, options.contentLength, true);
     const response = await blob.upload(first, first.length, {
       blobHTTPHeaders: options.headers,
-      metadata: options.metadata,
+      metadata: options.metadata(),
       abortSignal: requestSignal,
     });
     return unlessAborted(blob, options.signal, uploaded(first.length, response));
@@ -90,9 +94,10 @@ async function upload(
     }
     checkLength(reader.bytesRead, options.contentLength, true);
     const ids = await stager.finish();
+    const metadata = options.metadata();
     const response = await blob.commitBlockList(ids, {
       blobHTTPHeaders: options.headers,
-      metadata: options.metadata,
+      metadata,
       abortSignal: requestSignal,
     });
     return await unlessAborted(blob, options.signal, uploaded(reader.bytesRead, response));

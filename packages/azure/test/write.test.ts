@@ -189,7 +189,7 @@ describe("block uploads", () => {
       blockSize: BLOCK,
       concurrency: 2,
       headers: {},
-      metadata: {},
+      metadata: () => ({}),
       contentLength: undefined,
       signal: controller.signal,
       abortGraceMs: 50,

@@ -34,6 +34,14 @@ export interface WriteOptions {
   /** The body's length when known up front; lets some backends choose a single request. */
   contentLength?: number;
   metadata?: Metadata;
+  /**
+   * Metadata known only once the body has ended (size, checksum): the adapter calls it after
+   * the last body byte and before the object becomes visible where the backend allows, and
+   * stores it merged over `metadata`. Called at most once. Throwing, or returning metadata
+   * that breaks the rules once merged, rejects the write with `InvalidArgument` and leaves
+   * nothing behind.
+   */
+  finalMetadata?: () => Metadata;
   /** Aborting rejects the write with `Aborted` and leaves nothing behind. */
   signal?: AbortSignal;
 }
@@ -43,7 +51,10 @@ export interface NormalizedWriteOptions {
   contentType: string;
   contentDisposition: string | undefined;
   contentLength: number | undefined;
+  /** What is known when the write starts; drivers store `resolveFinalMetadata(options)`. */
   metadata: Metadata;
+  /** Memoized: calling it again returns (or throws) what the first call did. */
+  finalMetadata: (() => Metadata) | undefined;
   signal: AbortSignal;
 }
 

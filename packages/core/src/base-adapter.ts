@@ -14,6 +14,7 @@ import type {
 import { MAX_SIGNED_URL_EXPIRY_SECONDS } from "./adapter.ts";
 import { StorageError, toStorageError, type StorageErrorCode } from "./errors.ts";
 import { assertValidKey, assertValidPrefix } from "./keys.ts";
+import { memoizeFinalMetadata } from "./final-metadata.ts";
 import { assertValidMetadata } from "./metadata.ts";
 import { assertValidRangeSpec, type ByteRange } from "./range.ts";
 
@@ -193,7 +194,13 @@ export abstract class BaseAdapter implements StorageAdapter {
     }
     const metadata = options.metadata ?? {};
     assertValidMetadata(metadata);
-    const { contentLength } = options;
+    const { contentLength, finalMetadata } = options;
+    if (finalMetadata !== undefined && typeof finalMetadata !== "function") {
+      throw new StorageError("InvalidArgument", "finalMetadata must be a function.", {
+        operation: "write",
+        key,
+      });
+    }
     if (
       contentLength !== undefined &&
       (!Number.isSafeInteger(contentLength) || contentLength < 0)
@@ -208,6 +215,7 @@ export abstract class BaseAdapter implements StorageAdapter {
       contentDisposition: options.contentDisposition,
       contentLength,
       metadata: { ...metadata },
+      finalMetadata: finalMetadata && memoizeFinalMetadata(finalMetadata),
     };
   }
 }

@@ -3,6 +3,7 @@ export * from "./base-adapter.ts";
 export * from "./errors.ts";
 export * from "./keys.ts";
 export * from "./metadata.ts";
+export * from "./final-metadata.ts";
 export * from "./range.ts";
 export * from "./key-order.ts";
 export * from "./memory-adapter.ts";

@@ -4,6 +4,7 @@ import { pipeline } from "node:stream/promises";
 import type { ListEntry, NormalizedWriteOptions, ObjectInfo, ReadResult } from "./adapter.ts";
 import { BaseAdapter } from "./base-adapter.ts";
 import { StorageError } from "./errors.ts";
+import { resolveFinalMetadata } from "./final-metadata.ts";
 import { compareKeys } from "./key-order.ts";
 import type { ByteRange } from "./range.ts";
 import { resolveRange } from "./range.ts";
@@ -64,6 +65,7 @@ export class MemoryAdapter extends BaseAdapter {
       });
       await pipeline(body, sink, { signal: options.signal });
       const bytes = Buffer.concat(chunks);
+      const metadata = resolveFinalMetadata(options, key);
       const info: ObjectInfo = {
         key,
         size: bytes.length,
@@ -71,7 +73,7 @@ export class MemoryAdapter extends BaseAdapter {
         contentDisposition: options.contentDisposition,
         etag: hash.digest("hex"),
         lastModified: new Date(),
-        metadata: { ...options.metadata },
+        metadata,
       };
       // Only now, with the whole body in hand, does the object (or its new version) appear.
       this.objects.set(key, { bytes, info });

@@ -5,6 +5,9 @@ import {
   encodeMetadata,
   isStorageError,
   MAX_METADATA_BYTES,
+  memoizeFinalMetadata,
+  resolveFinalMetadata,
+  StorageError,
 } from "../src/index.ts";
 
 function codeOf(fn: () => void): string | undefined {
@@ -50,5 +53,69 @@ describe("metadata", () => {
 
   it("lower-cases keys and keeps undecodable values as stored", () => {
     expect(decodeMetadata({ Name: "%E0%A4%A", other: undefined })).toEqual({ name: "%E0%A4%A" });
+  });
+});
+
+describe("resolveFinalMetadata", () => {
+  it("returns a copy of the start metadata when there is no finalMetadata", () => {
+    const metadata = { uid: "1" };
+    const resolved = resolveFinalMetadata({ metadata, finalMetadata: undefined });
+    expect(resolved).toEqual({ uid: "1" });
+    expect(resolved).not.toBe(metadata);
+  });
+
+  it("merges the final metadata over the start metadata", () => {
+    expect(
+      resolveFinalMetadata({
+        metadata: { uid: "1", size: "?" },
+        finalMetadata: () => ({ size: "5", sha256: "ab" }),
+      }),
+    ).toEqual({ uid: "1", size: "5", sha256: "ab" });
+  });
+
+  it("turns a throwing callback into InvalidArgument, keeping the cause", () => {
+    const cause = new Error("no digest");
+    let caught: unknown;
+    try {
+      resolveFinalMetadata(
+        {
+          metadata: {},
+          finalMetadata: () => {
+            throw cause;
+          },
+        },
+        "a/b",
+      );
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(StorageError);
+    expect(caught).toMatchObject({ code: "InvalidArgument", key: "a/b", cause });
+  });
+
+  it("refuses final metadata that breaks the rules alone or once merged", () => {
+    const resolve = (final: unknown, metadata = {}) =>
+      codeOf(() =>
+        resolveFinalMetadata({ metadata, finalMetadata: () => final as Record<string, string> }),
+      );
+    expect(resolve({ "Bad-Key": "x" })).toBe("InvalidArgument");
+    expect(resolve(null)).toBe("InvalidArgument");
+    expect(resolve({ n: 5 })).toBe("InvalidArgument");
+    const half = "x".repeat(MAX_METADATA_BYTES / 2);
+    expect(resolve({ b: half })).toBeUndefined();
+    expect(resolve({ b: half }, { a: half })).toBe("InvalidArgument");
+  });
+
+  it("memoizes: the callback runs once, later calls repeat its value or its error", () => {
+    let calls = 0;
+    const once = memoizeFinalMetadata(() => ({ n: String(++calls) }));
+    expect([once(), once()]).toEqual([{ n: "1" }, { n: "1" }]);
+    const failing = memoizeFinalMetadata(() => {
+      calls += 1;
+      throw new Error("boom");
+    });
+    expect(() => failing()).toThrow("boom");
+    expect(() => failing()).toThrow("boom");
+    expect(calls).toBe(2);
   });
 });

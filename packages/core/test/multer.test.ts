@@ -107,6 +107,10 @@ beforeAll(async () => {
         contentType: file.mimetype,
         metadata: { field: file.fieldname, name: file.originalname },
       }),
+      finalMetadata: (_req, file, content) => {
+        if (file.originalname === "unmeasured.bin") throw new Error("no room for the checksum");
+        return { size: String(content.size), sha256: content.sha256 };
+      },
       signal: () => cancel.controller.signal,
     }),
     limits: { fileSize: 64 * 1024, files: 1, fieldSize: 100 },
@@ -224,7 +228,31 @@ describe("adapterStorage (multer engine)", () => {
     for await (const chunk of stored.body) chunks.push(chunk as Buffer);
     expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
     expect(stored.info.contentType).toBe("image/jpeg");
-    expect(stored.info.metadata).toEqual({ field: "photo", name: "cat.jpg" });
+    // Size and checksum were only known once the part ended: stored all the same.
+    expect(stored.info.metadata).toEqual({
+      field: "photo",
+      name: "cat.jpg",
+      size: String(bytes.length),
+      sha256: file.sha256,
+    });
+  });
+
+  it("refuses a file whose finalMetadata throws, storing nothing", async () => {
+    const outcome = expectOutcome();
+    const response = await send(
+      fileHead("f", "unmeasured.bin"),
+      randomBytes(10_000),
+      Buffer.from("\r\n"),
+      CLOSE,
+    );
+    expect(response).toMatchObject({ status: 400 });
+    expect((await outcome).error?.message).toMatch(/no room for the checksum/);
+    expect(adapter.events).toEqual([
+      expect.stringMatching(/^write /),
+      expect.stringMatching(/^failed .* InvalidArgument$/),
+    ]);
+    expect(await adapter.keys()).toEqual([]);
+    expect(adapter.inFlightWrites()).toEqual([]);
   });
 
   it("stores an empty file", async () => {

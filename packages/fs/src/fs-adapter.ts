@@ -20,6 +20,7 @@ import { addAbortSignal, Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
   BaseAdapter,
+  resolveFinalMetadata,
   resolveRange,
   StorageError,
   type ByteRange,
@@ -147,7 +148,8 @@ export class FsAdapter extends BaseAdapter {
         ...(options.contentDisposition === undefined
           ? {}
           : { contentDisposition: options.contentDisposition }),
-        metadata: options.metadata,
+        // The sidecar is written after the data anyway: it carries what the body revealed.
+        metadata: resolveFinalMetadata(options, key),
       };
       const target = await this.objectTarget(layout, key);
       const previous = await versionAt(target);

@@ -41,6 +41,7 @@ export async function ensureDirInside(
   dir: string,
   operation: string,
   key?: string,
+  attempt = 1,
 ): Promise<string> {
   const missing: string[] = [];
   let existing = dir;
@@ -57,5 +58,17 @@ export async function ensureDirInside(
   if (missing.length === 0) return real;
   // Concurrent writers creating the same folders is fine: recursive mkdir tolerates it.
   await mkdir(join(real, ...missing), { recursive: true });
-  return realInside(root, dir, operation, key);
+  try {
+    return await realInside(root, dir, operation, key);
+  } catch (err) {
+    // A concurrent delete pruned the folder, emptied again, between mkdir and realpath
+    // (found by the gateway's fuzz suite on the shared spool folder): make it again.
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= MAX_ENSURE_ATTEMPTS) {
+      throw err;
+    }
+    return ensureDirInside(root, dir, operation, key, attempt + 1);
+  }
 }
+
+/** How often a folder pruned under a writer is recreated before the write gives up. */
+const MAX_ENSURE_ATTEMPTS = 5;

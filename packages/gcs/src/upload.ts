@@ -17,6 +17,11 @@ export interface UploadRequest {
   contentDisposition: string | undefined;
   contentLength: number | undefined;
   metadata: Metadata;
+  /**
+   * The metadata to store, merged and checked, once the body has ended; undefined when all
+   * of it is known up front.
+   */
+  finalMetadata: (() => Metadata) | undefined;
   signal: AbortSignal;
 }
 
@@ -28,7 +33,8 @@ const CLEANUP_TIMEOUT_MS = 10_000;
  * a body that ends within them goes in one multipart request, which either creates the
  * object whole or not at all; a longer one goes through a resumable session, `chunkSize`
  * bytes per PUT. Content type, disposition and custom metadata are set by the request that
- * creates the object, never patched on afterwards.
+ * creates the object; only metadata known at the end of a resumably uploaded body is
+ * patched on afterwards (see `patchFinalMetadata`).
  *
  * On failure or abort nothing is left behind: an open resumable session is cancelled
  * (destroying the SDK's stream does not end a PUT already in flight), and an object that
@@ -48,18 +54,25 @@ export async function uploadObject(
       { operation: "write", key: request.key },
     );
   }
-  const metadata: FileMetadata = {
+  const describe = (custom: Metadata): FileMetadata => ({
     contentType: request.contentType,
     ...(request.contentDisposition !== undefined && {
       contentDisposition: request.contentDisposition,
     }),
-    ...(Object.keys(request.metadata).length > 0 && { metadata: request.metadata }),
-  };
+    ...(Object.keys(custom).length > 0 && { metadata: custom }),
+  });
   try {
     if (head.ended) {
-      await file.save(Buffer.concat(head.chunks, head.bytes), { resumable: false, metadata });
+      // The whole body is in hand: the one request that creates the object carries it all.
+      const metadata = describe(request.finalMetadata?.() ?? request.metadata);
+      await unlessAbortedFirst(
+        file.save(Buffer.concat(head.chunks, head.bytes), { resumable: false, metadata }),
+        request.signal,
+        () => deleteIfCompleted(file),
+      );
     } else {
-      await resumableUpload(file, head, body, request, limits, metadata);
+      await resumableUpload(file, head, body, request, limits, describe(request.metadata));
+      if (request.finalMetadata) await patchFinalMetadata(file, request.finalMetadata());
     }
   } catch (err) {
     await deleteIfCompleted(file);
@@ -108,6 +121,31 @@ async function resumableUpload(
 }
 
 /**
+ * A resumable session fixes the object's metadata when it starts, before the body is known:
+ * what only the end of the body revealed is patched onto the generation just created. The
+ * generation precondition keeps the patch off an object another writer put there meanwhile;
+ * if the patch fails, the caller deletes that generation, so no half-described object stays.
+ */
+async function patchFinalMetadata(file: File, metadata: Metadata): Promise<void> {
+  const generation = file.metadata?.generation;
+  if (generation === undefined || generation === null || generation === "") {
+    throw new StorageError("Internal", "GCS did not report the new object's generation.", {
+      operation: "write",
+    });
+  }
+  const created = file.metadata;
+  try {
+    // The PATCH merges custom metadata key by key; the start keys are all in `metadata` too.
+    await file.setMetadata({ metadata }, { ifGenerationMatch: generation });
+  } catch (err) {
+    // The SDK replaces `file.metadata` with the failed answer: restore the description of
+    // the generation created, which the caller's cleanup deletes by.
+    file.metadata = created;
+    throw err;
+  }
+}
+
+/**
  * The read-ahead bytes followed by the rest of the body, as one stream. A pass-through
  * rather than a generator: tearing it down on abort must not wait for a body that stalls.
  */
@@ -135,6 +173,36 @@ async function cancelSession(uri: string): Promise<void> {
   } catch {
     // Nothing more can be done; the failure that brought us here is what the caller sees.
   }
+}
+
+/**
+ * The SDK's single-request save takes no abort signal, so against a stalled GCS it would wait
+ * as long as the socket lives (found by the gateway's fault-injection suite). On abort, stop
+ * waiting at once; should the request complete after all, `undo` removes what it created.
+ */
+function unlessAbortedFirst<T>(
+  work: Promise<T>,
+  signal: AbortSignal,
+  undo: () => Promise<void>,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      reject(signal.reason);
+      work.then(undo, () => undefined);
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
 }
 
 /** The SDK records the created object's metadata on `file`; if it did, remove that generation. */

@@ -137,3 +137,67 @@ describe("GcsAdapter writes", () => {
     expect(server.openSessions()).toEqual([]);
   });
 });
+
+describe("GcsAdapter finalMetadata", () => {
+  const final = { size: "123", sha256: "cd".repeat(32) };
+  const patches = () => server.requests.filter((r) => r.method === "PATCH");
+  const deletes = () => server.requests.filter((r) => r.method === "DELETE");
+
+  it("sends a single-request body with its final metadata in that request, no patch", async () => {
+    const info = await adapter.write("final/small.txt", streamOf("small"), {
+      metadata: { uid: "7" },
+      finalMetadata: () => final,
+    });
+    expect(uploads()).toEqual(["POST multipart"]);
+    expect(info.metadata).toEqual({ uid: "7", ...final });
+  });
+
+  it("patches a resumable upload's metadata onto the generation it created", async () => {
+    const key = "final/resumable ü+1.bin";
+    const info = await adapter.write(key, patternBody(600 * KiB).stream, {
+      contentType: "video/mp4",
+      metadata: { uid: "7" },
+      finalMetadata: () => final,
+    });
+    expect(uploads().at(-1)).toBe("PATCH null");
+    const [patch, ...more] = patches();
+    expect(more).toEqual([]);
+    const generation = new URL(patch?.url ?? "", "http://x").searchParams.get("ifGenerationMatch");
+    expect(generation).toMatch(/^\d+$/);
+    const stored = await adapter.stat(key);
+    expect(stored.metadata).toEqual({ uid: "7", ...final });
+    expect(stored.contentType).toBe("video/mp4");
+    expect(info.metadata).toEqual(stored.metadata);
+    expect(info.etag).toBe(stored.etag);
+  });
+
+  it("deletes the new generation and rejects when the patch fails", async () => {
+    const key = "final/patch-fails.bin";
+    server.injectFault({ method: "PATCH", status: 503, times: Infinity });
+    await expectStorageError(
+      adapter.write(key, patternBody(600 * KiB).stream, { finalMetadata: () => final }),
+      "Unavailable",
+    );
+    server.clearFaults();
+    const [removal, ...more] = deletes();
+    expect(more).toEqual([]);
+    expect(removal?.url).toMatch(/[?&]ifGenerationMatch=\d+/);
+    expect(server.objects()).not.toContain(`${BUCKET}/${key}`);
+    expect(server.openSessions()).toEqual([]);
+  });
+
+  it("deletes the new generation when finalMetadata throws after a resumable upload", async () => {
+    const key = "final/refused.bin";
+    await expectStorageError(
+      adapter.write(key, patternBody(600 * KiB).stream, {
+        finalMetadata: () => {
+          throw new Error("no checksum");
+        },
+      }),
+      "InvalidArgument",
+    );
+    expect(patches()).toEqual([]);
+    expect(deletes()).toHaveLength(1);
+    expect(server.objects()).not.toContain(`${BUCKET}/${key}`);
+  });
+});

@@ -16,6 +16,7 @@ import {
   StorageError,
   encodeMetadata,
   rangeHeader,
+  resolveFinalMetadata,
   resolveRange,
   type ByteRange,
   type ListEntry,
@@ -202,6 +203,8 @@ export class S3Adapter extends BaseAdapter implements SignedUrlCapable {
       contentDisposition: options.contentDisposition,
       contentLength: options.contentLength,
       metadata: encodeMetadata(options.metadata),
+      finalMetadata:
+        options.finalMetadata && (() => encodeMetadata(resolveFinalMetadata(options, key))),
       partSize: this.partSize,
       queueSize: this.queueSize,
       signal: options.signal,
@@ -220,7 +223,7 @@ export class S3Adapter extends BaseAdapter implements SignedUrlCapable {
         ...(options.contentDisposition ? { contentDisposition: options.contentDisposition } : {}),
         etag: bareEtag(etag),
         lastModified: new Date(),
-        metadata: { ...options.metadata },
+        metadata: resolveFinalMetadata(options, key),
       };
     }
   }

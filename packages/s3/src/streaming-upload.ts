@@ -1,11 +1,14 @@
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   DeleteObjectCommand,
+  PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { StorageError, type Metadata } from "@mediagate/core";
 import { Transform, type Readable, type TransformCallback } from "node:stream";
+import { MAX_COPY_BYTES, replaceMetadata } from "./metadata-replace.ts";
 import { CLEANUP_TIMEOUT_MS, UploadRequests } from "./upload-requests.ts";
 
 /** S3 allows at most 10,000 parts per multipart upload. */
@@ -24,9 +27,17 @@ export interface StreamingUploadInput {
   contentLength: number | undefined;
   /** Already encoded for headers. */
   metadata: Metadata;
+  /**
+   * The metadata to store once the body has ended, encoded; undefined when it is all known
+   * up front. Called once the body has ended and before the object is created (a single
+   * PutObject) or completed (multipart, which then re-describes the object with a copy).
+   */
+  finalMetadata: (() => Metadata) | undefined;
   partSize: number;
   queueSize: number;
   signal: AbortSignal;
+  /** Overrides MAX_COPY_BYTES, for tests of the limit. */
+  maxCopyBytes?: number;
   /** Told when an upload could not be cleaned up after a failure (the error is not lost). */
   onCleanupFailure: (error: unknown, upload: { key: string; uploadId: string }) => void;
 }
@@ -45,6 +56,14 @@ export function choosePartSize(configured: number, contentLength: number | undef
   return Math.max(configured, Math.ceil(contentLength / MAX_PARTS));
 }
 
+function copyLimitError(key: string, maxBytes: number): StorageError {
+  return new StorageError(
+    "Unsupported",
+    `write "${key}": metadata known only at the end of the body (finalMetadata) is set by copying the object, which S3 allows up to ${maxBytes} bytes; this body is larger.`,
+    { operation: "write", key },
+  );
+}
+
 /**
  * Counts the body's bytes on their way to lib-storage and, when the caller declared a
  * length, refuses a body that turns out longer or shorter before its last part is sent
@@ -54,16 +73,19 @@ class ByteCounter extends Transform {
   bytes = 0;
   private readonly expected: number | undefined;
   private readonly key: string;
+  private readonly maxBytes: number;
 
-  constructor(expected: number | undefined, key: string) {
+  constructor(expected: number | undefined, key: string, maxBytes = Infinity) {
     super();
     this.expected = expected;
     this.key = key;
+    this.maxBytes = maxBytes;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
     if (this.expected !== undefined && this.bytes > this.expected) callback(this.mismatch());
+    else if (this.bytes > this.maxBytes) callback(copyLimitError(this.key, this.maxBytes));
     else callback(null, chunk);
   }
 
@@ -92,7 +114,24 @@ class ByteCounter extends Transform {
 export async function streamingUpload(input: StreamingUploadInput): Promise<StreamingUploadResult> {
   const { client, bucket, key, signal } = input;
   const requests = new UploadRequests(client);
-  const counter = new ByteCounter(input.contentLength, input.callerKey);
+  const maxBytes = input.finalMetadata ? (input.maxCopyBytes ?? MAX_COPY_BYTES) : Infinity;
+  if (input.contentLength !== undefined && input.contentLength > maxBytes) {
+    // Refused before any request: the copy that would set the metadata cannot happen.
+    throw copyLimitError(input.callerKey, maxBytes);
+  }
+  const counter = new ByteCounter(input.contentLength, input.callerKey, maxBytes);
+  let finalMetadata: Metadata | undefined;
+  requests.beforeSend = (command) => {
+    if (!input.finalMetadata) return;
+    // Both are only ever sent once the body has ended: a single PutObject carries the final
+    // metadata itself; for a multipart upload it is resolved (and may refuse the write)
+    // before completion, so a refusal leaves no object, and set by a copy after it.
+    if (command instanceof PutObjectCommand) {
+      command.input.Metadata = input.finalMetadata();
+    } else if (command instanceof CompleteMultipartUploadCommand) {
+      finalMetadata = input.finalMetadata();
+    }
+  };
   // Not pipeline(): it would destroy the body *with an error* when the write stops, and the
   // caller would take the write's own failure for a failure of its body.
   input.body.pipe(counter);
@@ -124,15 +163,37 @@ export async function streamingUpload(input: StreamingUploadInput): Promise<Stre
     input.body.destroy();
     counter.destroy();
   });
+  let replaced = false;
   try {
     if (signal.aborted) onCallerAbort();
     const result = await upload.done();
-    return { etag: result.ETag, size: counter.bytes };
+    let etag = result.ETag;
+    if (finalMetadata !== undefined && !sameMetadata(finalMetadata, input.metadata)) {
+      // Through `requests`, so an abort cancels it and a failure deletes the object below.
+      etag = await replaceMetadata(requests.client, {
+        bucket,
+        key,
+        etag,
+        contentType: input.contentType,
+        contentDisposition: input.contentDisposition,
+        metadata: finalMetadata,
+      }).catch((err: unknown) => {
+        if (!replacedMeanwhile(err)) throw err;
+        replaced = true;
+        throw new StorageError(
+          "Internal",
+          `write "${input.callerKey}": another write replaced or deleted the object before its metadata could be set; that write's object is left as it is.`,
+          { operation: "write", key: input.callerKey, cause: err },
+        );
+      });
+    }
+    return { etag, size: counter.bytes };
   } catch (err) {
     requests.stop(err);
     await requests.settled();
-    await discard(input, requests);
-    throw requests.stopReason ?? err;
+    // After a lost precondition the object under the key is another writer's: not ours to delete.
+    if (!replaced) await discard(input, requests);
+    throw replaced ? err : (requests.stopReason ?? err);
   } finally {
     signal.removeEventListener("abort", onCallerAbort);
   }
@@ -169,6 +230,18 @@ async function discard(input: StreamingUploadInput, requests: UploadRequests): P
   } catch (err) {
     input.onCleanupFailure(err, { key, uploadId });
   }
+}
+
+/** The copy's source precondition failed (412) or its source was gone (404). */
+function replacedMeanwhile(err: unknown): boolean {
+  const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata
+    ?.httpStatusCode;
+  return status === 412 || status === 404;
+}
+
+function sameMetadata(a: Metadata, b: Metadata): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
 function errorName(err: unknown): string | undefined {

@@ -39,6 +39,11 @@ export class UploadRequests {
   private readonly controller = new AbortController();
   private readonly running = new Set<Promise<unknown>>();
   private reason: { value: unknown } | undefined;
+  /**
+   * Called with each command just before it is sent; may complete its input (metadata known
+   * only once the body has ended). Throwing refuses the request and stops the write.
+   */
+  beforeSend: ((command: Parameters<Send>[0]) => void) | undefined;
 
   constructor(base: S3Client) {
     const send = ((command: Parameters<Send>[0], options?: Parameters<Send>[1]) =>
@@ -81,6 +86,12 @@ export class UploadRequests {
       return Promise.reject(
         Object.assign(new Error("The upload was stopped."), { name: "AbortError" }),
       );
+    }
+    try {
+      this.beforeSend?.(command);
+    } catch (err) {
+      this.stop(err);
+      return Promise.reject(err);
     }
     if (command instanceof CompleteMultipartUploadCommand) this.completeSent = true;
     const signal =

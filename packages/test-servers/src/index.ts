@@ -3,3 +3,4 @@ export {};
 export * from "./azurite.ts";
 export * from "./gcs/index.ts";
 export * from "./s3/index.ts";
+export * from "./fault-proxy.ts";

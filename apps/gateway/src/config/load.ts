@@ -3,7 +3,8 @@ import { isAbsolute, resolve } from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import type { z } from "zod";
 import { providers, type ProviderName, type StorageProvider } from "../storage/providers/index.ts";
-import { gatewayEnvSchema } from "./schema.ts";
+import type { RateLimitSettings } from "../ratelimit/limits.ts";
+import { gatewayEnvSchema, type AuthMode } from "./schema.ts";
 
 /** A configuration problem an operator fixes in the environment; printed as one line. */
 export class ConfigError extends Error {
@@ -17,6 +18,12 @@ export interface GatewayConfig {
   createBucket: boolean;
   /** Accepted upload tokens; empty when none were configured (main.ts generates one). */
   authTokens: string[];
+  /** How uploads authenticate: AUTH_TOKENS, signed per-user tokens, or the app's webhook. */
+  authMode: AuthMode;
+  /** AUTH_SIGNING_SECRETS, newest first (signed mode). */
+  authSigningSecrets: string[];
+  /** The app's auth webhook (webhook mode). */
+  authWebhook: WebhookConfig | undefined;
   /** Origin (and optional path) download URLs start with; derived per request when unset. */
   publicBaseUrl: string | undefined;
   trustProxy: boolean | number;
@@ -30,7 +37,23 @@ export interface GatewayConfig {
   headersTimeoutMs: number;
   idleTimeoutMs: number;
   shutdownTimeoutMs: number;
+  /** A storage write that makes no progress this long is given up (504). */
+  storageTimeoutMs: number;
   spoolDir: string | undefined;
+  downloadMode: "proxy" | "redirect" | "direct";
+  /** Lifetime of the signed URLs DOWNLOAD_MODE=redirect answers with, in whole seconds. */
+  redirectUrlTtlSeconds: number;
+  /** DOWNLOAD_MODE=direct: where objects are publicly readable, the key appended. */
+  publicObjectBaseUrl: string | undefined;
+  rateLimits: RateLimitSettings;
+}
+
+export interface WebhookConfig {
+  url: string;
+  timeoutMs: number;
+  /** How long an allowed token+uid is remembered; 0 asks the webhook every time. */
+  cacheTtlMs: number;
+  cacheSize: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -83,9 +106,20 @@ export function loadConfig(rawEnv: Env, baseDir: string): GatewayConfig {
   }
   const g = base.data;
   const production = g.NODE_ENV === "production";
-  if (!g.AUTH_TOKENS && production) {
+  checkAuthMode(g);
+  if (g.AUTH_MODE === "tokens" && !g.AUTH_TOKENS && production) {
     throw new ConfigError(
       "Invalid configuration: AUTH_TOKENS is required when NODE_ENV=production (comma-separated upload tokens)",
+    );
+  }
+  if (g.DOWNLOAD_MODE === "direct" && !g.PUBLIC_OBJECT_BASE_URL) {
+    throw new ConfigError(
+      "Invalid configuration: PUBLIC_OBJECT_BASE_URL is required when DOWNLOAD_MODE=direct (the public bucket or CDN URL objects are read from)",
+    );
+  }
+  if (g.DOWNLOAD_MODE !== "direct" && g.PUBLIC_OBJECT_BASE_URL) {
+    throw new ConfigError(
+      "Invalid configuration: PUBLIC_OBJECT_BASE_URL is only used with DOWNLOAD_MODE=direct (unset it, or set DOWNLOAD_MODE=direct)",
     );
   }
   const absolute = (path: string) => (isAbsolute(path) ? path : resolve(baseDir, path));
@@ -95,6 +129,16 @@ export function loadConfig(rawEnv: Env, baseDir: string): GatewayConfig {
     // A local folder is safe to create; a cloud bucket is an operator's decision.
     createBucket: g.STORAGE_CREATE_BUCKET ?? provider.name === "fs",
     authTokens: g.AUTH_TOKENS ?? [],
+    authMode: g.AUTH_MODE,
+    authSigningSecrets: g.AUTH_SIGNING_SECRETS ?? [],
+    authWebhook: g.AUTH_WEBHOOK_URL
+      ? {
+          url: g.AUTH_WEBHOOK_URL,
+          timeoutMs: g.AUTH_WEBHOOK_TIMEOUT,
+          cacheTtlMs: g.AUTH_WEBHOOK_CACHE_TTL,
+          cacheSize: g.AUTH_WEBHOOK_CACHE_SIZE,
+        }
+      : undefined,
     publicBaseUrl: g.PUBLIC_BASE_URL,
     trustProxy: g.TRUST_PROXY,
     maxFileSize: g.MAX_FILE_SIZE,
@@ -106,8 +150,38 @@ export function loadConfig(rawEnv: Env, baseDir: string): GatewayConfig {
     headersTimeoutMs: g.HEADERS_TIMEOUT,
     idleTimeoutMs: g.IDLE_TIMEOUT,
     shutdownTimeoutMs: g.SHUTDOWN_TIMEOUT,
+    storageTimeoutMs: g.STORAGE_TIMEOUT,
     spoolDir: g.SPOOL_DIR && absolute(g.SPOOL_DIR),
+    downloadMode: g.DOWNLOAD_MODE,
+    redirectUrlTtlSeconds: Math.ceil(g.REDIRECT_URL_TTL / 1000),
+    publicObjectBaseUrl: g.PUBLIC_OBJECT_BASE_URL,
+    rateLimits: {
+      uploadsPerUid: g.RATE_LIMIT_UPLOADS_PER_MINUTE,
+      uploadsPerIp: g.RATE_LIMIT_IP_PER_MINUTE,
+      downloadsPerIp: g.RATE_LIMIT_DOWNLOADS_PER_MINUTE,
+      redisUrl: g.REDIS_URL,
+    },
   };
+}
+
+/** Each mode needs its own variable, and a variable of another mode is a likely mistake. */
+function checkAuthMode(g: z.output<ReturnType<typeof gatewayEnvSchema>>): void {
+  const needs: Record<AuthMode, [string, unknown]> = {
+    tokens: ["AUTH_TOKENS", true],
+    signed: ["AUTH_SIGNING_SECRETS", g.AUTH_SIGNING_SECRETS],
+    webhook: ["AUTH_WEBHOOK_URL", g.AUTH_WEBHOOK_URL],
+  };
+  const [required, value] = needs[g.AUTH_MODE];
+  if (!value) {
+    throw new ConfigError(
+      `Invalid configuration: ${required} is required when AUTH_MODE=${g.AUTH_MODE}`,
+    );
+  }
+  if (g.AUTH_MODE !== "tokens" && g.AUTH_TOKENS) {
+    throw new ConfigError(
+      `Invalid configuration: AUTH_TOKENS is only used with AUTH_MODE=tokens (AUTH_MODE is ${g.AUTH_MODE})`,
+    );
+  }
 }
 
 /** FS_ROOT and other `*_ROOT`/`*_FILE` paths are relative to where the operator started us. */

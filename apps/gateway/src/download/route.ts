@@ -14,15 +14,18 @@ import { isObjectKey } from "../upload/keys.ts";
 import { DOWNLOAD_PREFIX } from "../upload/public-url.ts";
 import { noneMatch, notModifiedSince, parseRange, rangeStillValid } from "./conditional.ts";
 import { objectHeaders, quotedEtag } from "./headers.ts";
+import { redirectHandler, type RedirectOptions } from "./redirect.ts";
 
 export interface DownloadRouteOptions {
   storage: StorageAdapter;
+  /** DOWNLOAD_MODE=redirect: answer GET and HEAD with 302 to a signed URL instead. */
+  redirect?: RedirectOptions | undefined;
 }
 
 const notFound = () => new HttpError("NOT_FOUND", "No such file.");
 
 /** GET and HEAD at the URLs uploads return. */
-export function downloadRouter({ storage }: DownloadRouteOptions): Router {
+export function downloadRouter({ storage, redirect }: DownloadRouteOptions): Router {
   /** The key in the raw (undecoded) path: keys never need encoding, so nothing to decode. */
   const keyOf = (req: Request) => {
     const key = req.path.slice(DOWNLOAD_PREFIX.length);
@@ -119,6 +122,13 @@ export function downloadRouter({ storage }: DownloadRouteOptions): Router {
   };
 
   const router = Router();
+  if (redirect) {
+    const toSignedUrl = redirectHandler(redirect);
+    const answer = (req: Request, res: Response) => toSignedUrl(req, res, keyOf(req));
+    router.head(`${DOWNLOAD_PREFIX}*key`, answer);
+    router.get(`${DOWNLOAD_PREFIX}*key`, answer);
+    return router;
+  }
   router.head(`${DOWNLOAD_PREFIX}*key`, head);
   router.get(`${DOWNLOAD_PREFIX}*key`, get);
   return router;

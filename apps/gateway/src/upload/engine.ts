@@ -2,13 +2,15 @@ import { randomBytes } from "node:crypto";
 import type { Request } from "express";
 import type { ObjectInfo, StorageAdapter } from "@mediagate/core";
 import { adapterStorage, type IncomingFile, type StoredFileInfo } from "@mediagate/core/multer";
-import type { TokenVerifier } from "../auth/tokens.ts";
+import { authenticateOnce, type Authenticator } from "../auth/authenticator.ts";
 import { HttpError } from "../http/errors.ts";
 import type { Lifecycle } from "../server/lifecycle.ts";
-import { isAllowedType, normalizeContentType } from "./content-type.ts";
+import { normalizeContentType } from "./content-type.ts";
+import { decideContentType, peekStream } from "./sniff.ts";
 import { checkFields, type UploadFields } from "./fields.ts";
 import { newObjectKey } from "./keys.ts";
-import { objectMetadata } from "./metadata.ts";
+import { contentMetadata, objectMetadata } from "./metadata.ts";
+import { readableProbe, watchForStall, type StallWatch } from "./stall-watch.ts";
 
 /** A file part streamed straight into storage: its fields had all arrived and checked out. */
 export interface StoredPart {
@@ -34,10 +36,17 @@ export interface UploadEngineOptions {
   storage: StorageAdapter;
   /** Local-disk store for parts that arrive before the fields that authenticate them. */
   spool: StorageAdapter;
-  tokens: TokenVerifier;
+  authenticator: Authenticator;
   allowedTypes: readonly string[] | undefined;
   /** Shutdown coordination: aborts in-flight writes at the deadline and waits for them. */
   lifecycle: Pick<Lifecycle, "signal" | "beginWork">;
+  /**
+   * Last word on authenticated fields before the file goes to storage (the per-uid rate
+   * limit): resolves with the error to refuse with, or undefined to go ahead.
+   */
+  admit?: (fields: UploadFields) => Promise<HttpError | undefined>;
+  /** A write into storage that makes no progress this long is given up (STORAGE_TIMEOUT). */
+  storageTimeoutMs?: number;
 }
 
 /** Where spooled parts are kept in the spool store. */
@@ -59,22 +68,30 @@ export class UploadEngine {
   readonly #spool;
   /** The fields each directly stored part was checked against, for its metadata. */
   readonly #fields = new WeakMap<IncomingFile, UploadFields>();
+  /** The type each directly stored part was found to be (its first bytes, ALLOWED_TYPES). */
+  readonly #types = new WeakMap<IncomingFile, string>();
+  /** The stall watch of each request's direct write (one file per request). */
+  readonly #stallWatches = new WeakMap<Request, StallWatch>();
 
   constructor(options: UploadEngineOptions) {
     this.#options = options;
     const signal = () => options.lifecycle.signal;
     this.#direct = adapterStorage<Request>({
       adapter: options.storage,
-      signal,
+      signal: (req) => {
+        const watch = this.#stallWatches.get(req);
+        return watch ? AbortSignal.any([options.lifecycle.signal, watch.signal]) : signal();
+      },
       key: (_req, file) => newObjectKey(file.originalname),
       writeOptions: (_req, file) => {
         const fields = this.#fields.get(file);
         if (!fields) throw new Error("a part reached storage without checked fields");
         return {
-          contentType: normalizeContentType(file.mimetype),
+          contentType: this.#types.get(file) ?? normalizeContentType(file.mimetype),
           metadata: objectMetadata(fields, file.originalname),
         };
       },
+      finalMetadata: (_req, _file, content) => contentMetadata(content),
     });
     this.#spool = adapterStorage<Request>({
       adapter: options.spool,
@@ -90,7 +107,7 @@ export class UploadEngine {
       endWork();
       done(err, info);
     };
-    const check = checkFields(req.body as Record<string, unknown>, this.#options.tokens, {
+    const check = checkFields(req.body as Record<string, unknown>, this.#options.authenticator, {
       final: false,
     });
     if (check.state === "invalid") return callback(check.error);
@@ -106,14 +123,66 @@ export class UploadEngine {
             }),
       );
     }
-    const type = normalizeContentType(file.mimetype);
-    if (!isAllowedType(type, this.#options.allowedTypes)) return callback(unsupportedType(type));
     this.#fields.set(file, check.fields);
-    this.#direct._handleFile(req, file, (err, info?: StoredFileInfo) =>
-      err || !info
-        ? callback(err ?? new Error("storage stored nothing"))
-        : callback(null, { via: "storage", ...info, fields: check.fields }),
+    const store = () => {
+      const watch = this.#watchStall(req, file);
+      this.#direct._handleFile(req, file, (err, info?: StoredFileInfo) => {
+        watch?.stop();
+        if (err && watch?.stalled) return callback(storageTimeout(watch, err));
+        return err || !info
+          ? callback(err ?? new Error("storage stored nothing"))
+          : callback(null, { via: "storage", ...info, fields: check.fields });
+      });
+    };
+    const { admit } = this.#options;
+    const vetted = async () =>
+      (await this.#authenticateAndType(req, file, check)) ?? (await admit?.(check.fields));
+    vetted().then(
+      (refusal) => (refusal ? callback(refusal) : store()),
+      (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
     );
+  }
+
+  /**
+   * Authenticates the fields (the webhook may be asked), then peeks at the file's first bytes
+   * to decide its stored type under ALLOWED_TYPES; resolves with the refusal, if any.
+   */
+  async #authenticateAndType(
+    req: Request,
+    file: IncomingFile,
+    check: { fields: UploadFields; auth: string },
+  ): Promise<HttpError | undefined> {
+    const refusal = await authenticateOnce(req, this.#options.authenticator, {
+      auth: check.auth,
+      ...check.fields,
+    });
+    if (refusal) return refusal;
+    const peeked = await peekStream(file.stream);
+    // multer defines `stream` read-only (but configurable); a part that ended within the
+    // peek continues as a fresh stream of its bytes.
+    if (peeked.stream !== file.stream) {
+      Object.defineProperty(file, "stream", { configurable: true, value: peeked.stream });
+    }
+    const type = await decideContentType(peeked.head, file.mimetype, this.#options.allowedTypes);
+    if (typeof type !== "string") return type;
+    this.#types.set(file, type);
+    return undefined;
+  }
+
+  /**
+   * The backend stalling shows as the part's stream held back by backpressure (or ended and
+   * awaiting the backend's answer) while no byte arrives from the client socket.
+   */
+  #watchStall(req: Request, file: IncomingFile): StallWatch | undefined {
+    const timeoutMs = this.#options.storageTimeoutMs;
+    if (!timeoutMs) return undefined;
+    const socket = req.socket;
+    const watch = watchForStall(
+      readableProbe(file.stream, () => socket.bytesRead),
+      timeoutMs,
+    );
+    this.#stallWatches.set(req, watch);
+    return watch;
   }
 
   _removeFile(
@@ -127,6 +196,9 @@ export class UploadEngine {
   }
 }
 
-export function unsupportedType(type: string): HttpError {
-  return new HttpError("UNSUPPORTED_MEDIA_TYPE", `Files of type ${type} are not accepted here.`);
+/** The answer when the backend stopped making progress: 504, whatever the adapter said. */
+export function storageTimeout(watch: StallWatch, cause: unknown): HttpError {
+  const reason: unknown = watch.signal.reason;
+  const message = reason instanceof Error ? reason.message : "The storage backend timed out.";
+  return new HttpError("STORAGE_TIMEOUT", `${message} Try again later.`, { cause });
 }

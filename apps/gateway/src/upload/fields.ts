@@ -1,4 +1,4 @@
-import type { TokenVerifier } from "../auth/tokens.ts";
+import type { Authenticator } from "../auth/authenticator.ts";
 import { HttpError } from "../http/errors.ts";
 
 /** What the client said about the file, validated; kept as object metadata. */
@@ -9,7 +9,7 @@ export interface UploadFields {
 }
 
 export type FieldsCheck =
-  | { state: "ready"; fields: UploadFields }
+  | { state: "ready"; fields: UploadFields; auth: string }
   /** Some field has not arrived yet; nothing present so far is wrong. */
   | { state: "incomplete" }
   | { state: "invalid"; error: HttpError };
@@ -30,11 +30,12 @@ const VALIDATED = [
  * (an unauthenticated client learns nothing else), then `op`, then the rest. With
  * `final: false` a missing field is "not yet" rather than an error, which is what lets a
  * file part that arrives before the fields be handled without trusting field order.
- * A field sent twice arrives as an array and is refused.
+ * A field sent twice arrives as an array and is refused. "ready" means well-formed and not
+ * refused by the token alone (`screen`); the caller still authenticates the whole set.
  */
 export function checkFields(
   body: Record<string, unknown> | undefined,
-  tokens: TokenVerifier,
+  auth: Pick<Authenticator, "screen">,
   { final }: { final: boolean },
 ): FieldsCheck {
   const fields = body ?? {};
@@ -43,8 +44,10 @@ export function checkFields(
   if (fields.auth === undefined) {
     if (final) return invalid("UNAUTHORIZED", "The auth field is missing.");
     incomplete = true;
-  } else if (!tokens.verify(fields.auth)) {
-    return invalid("UNAUTHORIZED", "The auth token is not accepted.");
+  } else {
+    // Only what the token alone decides (a shared token); the rest once every field is in.
+    const refusal = auth.screen(fields.auth);
+    if (refusal) return { state: "invalid", error: refusal };
   }
 
   if (fields.op === undefined) {
@@ -70,7 +73,7 @@ export function checkFields(
     }
   }
   if (incomplete) return { state: "incomplete" };
-  return { state: "ready", fields: values as UploadFields };
+  return { state: "ready", fields: values as UploadFields, auth: fields.auth as string };
 }
 
 function invalid(code: HttpError["code"], message: string): FieldsCheck {

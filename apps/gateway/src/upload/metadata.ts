@@ -18,28 +18,38 @@ export function cleanFileName(original: string | undefined): string {
 const encodedBytes = (metadata: Metadata) =>
   Object.entries(metadata).reduce((n, [k, v]) => n + k.length + encodeMetadataValue(v).length, 0);
 
+/** What the bytes turned out to be; known once the file has streamed through. */
+export interface FileContent {
+  size: number;
+  sha256: string;
+}
+
+/** The largest content metadata can be: a 16-digit size (2^53) and a hex SHA-256. */
+const CONTENT_ROOM: Metadata = { size: "9".repeat(16), sha256: "0".repeat(64) };
+
 /**
- * Object metadata for an upload: what the client said (uid, mid, source, file name) and,
- * when known before the write starts, the size and SHA-256 of the bytes. A long file name is
- * shortened so the whole set fits the limit every backend shares.
+ * Object metadata for an upload, part one: what the client said (uid, mid, source, file
+ * name), known before the first byte. A long file name is shortened so this and
+ * `contentMetadata` together always fit the limit every backend shares.
  */
-export function objectMetadata(
-  fields: UploadFields,
-  originalName: string | undefined,
-  content?: { size: number; sha256: string },
-): Metadata {
+export function objectMetadata(fields: UploadFields, originalName: string | undefined): Metadata {
   const metadata: Metadata = { uid: fields.uid, mid: fields.mid, source: fields.source };
-  if (content) {
-    metadata.size = String(content.size);
-    metadata.sha256 = content.sha256;
-  }
   let chars = [...cleanFileName(originalName)];
   while (
     chars.length > 0 &&
-    encodedBytes({ ...metadata, filename: chars.join("") }) > MAX_METADATA_BYTES
+    encodedBytes({ ...metadata, ...CONTENT_ROOM, filename: chars.join("") }) > MAX_METADATA_BYTES
   ) {
     chars = chars.slice(0, Math.floor(chars.length * 0.9));
   }
   if (chars.length > 0) metadata.filename = chars.join("");
   return metadata;
+}
+
+/**
+ * Part two: size and SHA-256 of the bytes. Streamed uploads hand it to the adapter as
+ * `finalMetadata` (known only at the end of the body), spooled ones up front: either way
+ * every object carries the same keys.
+ */
+export function contentMetadata(content: FileContent): Metadata {
+  return { size: String(content.size), sha256: content.sha256 };
 }

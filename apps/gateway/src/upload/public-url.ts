@@ -4,6 +4,11 @@ import { HttpError } from "../http/errors.ts";
 export interface PublicUrlOptions {
   /** PUBLIC_BASE_URL without a trailing slash, or undefined to use the request's own origin. */
   publicBaseUrl: string | undefined;
+  /**
+   * DOWNLOAD_MODE=direct: the public bucket or CDN origin (no trailing slash) objects are
+   * fetched from, key appended; the gateway is then not on the download path at all.
+   */
+  publicObjectBaseUrl?: string | undefined;
 }
 
 /** Where downloads are served, below the public base URL. */
@@ -17,6 +22,7 @@ const HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
  * says the proxy is ours), which is right for a gateway reached directly.
  */
 export function downloadUrl(req: Request, options: PublicUrlOptions, key: string): string {
+  if (options.publicObjectBaseUrl) return `${options.publicObjectBaseUrl}/${key}`;
   if (options.publicBaseUrl) return `${options.publicBaseUrl}${DOWNLOAD_PREFIX}${key}`;
   const host = req.host;
   if (!host || !HOST.test(host)) {

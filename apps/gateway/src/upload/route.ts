@@ -3,24 +3,30 @@ import { Router } from "express";
 import multer from "multer";
 import type { Logger } from "pino";
 import type { StorageAdapter } from "@mediagate/core";
-import type { TokenVerifier } from "../auth/tokens.ts";
+import { authenticateOnce, type Authenticator } from "../auth/authenticator.ts";
 import { HttpError, toHttpError } from "../http/errors.ts";
 import type { Lifecycle } from "../server/lifecycle.ts";
-import { isAllowedType, normalizeContentType } from "./content-type.ts";
-import { UploadEngine, unsupportedType, type ReceivedFile } from "./engine.ts";
+import { ByteMeter } from "@mediagate/core/multer";
+import { UploadEngine, storageTimeout, type ReceivedFile } from "./engine.ts";
+import { decideContentType, spooledHead } from "./sniff.ts";
 import { checkFields, type UploadFields } from "./fields.ts";
 import { newObjectKey } from "./keys.ts";
-import { objectMetadata } from "./metadata.ts";
+import { contentMetadata, objectMetadata } from "./metadata.ts";
+import { readableProbe, watchForStall } from "./stall-watch.ts";
 import { downloadUrl, type PublicUrlOptions } from "./public-url.ts";
 
 export interface UploadRouteOptions extends PublicUrlOptions {
   storage: StorageAdapter;
   spool: StorageAdapter;
-  tokens: TokenVerifier;
+  authenticator: Authenticator;
   maxFileSize: number;
   allowedTypes: readonly string[] | undefined;
   idleTimeoutMs: number;
+  /** See UploadEngineOptions.storageTimeoutMs. */
+  storageTimeoutMs?: number;
   lifecycle: Lifecycle;
+  /** The per-uid rate limit; see UploadEngineOptions.admit. */
+  admit?: (fields: UploadFields) => Promise<HttpError | undefined>;
 }
 
 /** mesibo sends five short fields; room for a few more from future SDKs, no more. */
@@ -37,13 +43,15 @@ const FORM_OVERHEAD_BYTES = 64 * 1024;
 
 /** POST / and POST /upload: mesibo's upload contract. */
 export function uploadRouter(options: UploadRouteOptions): Router {
-  const { storage, spool, tokens, lifecycle } = options;
+  const { storage, spool, authenticator, lifecycle } = options;
   const engine = new UploadEngine({
     storage,
     spool,
-    tokens,
+    authenticator,
     allowedTypes: options.allowedTypes,
     lifecycle,
+    admit: options.admit,
+    storageTimeoutMs: options.storageTimeoutMs,
   });
   const parse = multer({
     storage: engine,
@@ -84,12 +92,23 @@ export function uploadRouter(options: UploadRouteOptions): Router {
     try {
       if (!file) throw new HttpError("MISSING_FILE", "The form has no file part.");
       if (file.via === "storage") stored = { key: file.key, size: file.size, sha256: file.sha256 };
-      const check = checkFields(req.body as Record<string, unknown>, tokens, { final: true });
+      const check = checkFields(req.body as Record<string, unknown>, authenticator, {
+        final: true,
+      });
       if (check.state === "invalid") throw check.error;
       if (check.state !== "ready") throw new Error("final field check left fields pending");
+      // A directly stored part was authenticated with these same fields: asked once.
+      const denied = await authenticateOnce(req, authenticator, {
+        auth: check.auth,
+        ...check.fields,
+      });
+      if (denied) throw denied;
       if (file.via === "spool") {
-        const type = normalizeContentType(file.mimetype);
-        if (!isAllowedType(type, options.allowedTypes)) throw unsupportedType(type);
+        const head = await spooledHead(spool, file.spoolKey, file.size);
+        const type = await decideContentType(head, file.mimetype, options.allowedTypes);
+        if (typeof type !== "string") throw type;
+        const refusal = await options.admit?.(check.fields);
+        if (refusal) throw refusal;
         stored = await commitSpooled(req, res, file, check.fields, type);
       }
       if (!stored) throw new Error("no stored object");
@@ -128,17 +147,39 @@ export function uploadRouter(options: UploadRouteOptions): Router {
     const onClose = () => gone.abort(new Error("The client disconnected."));
     res.once("close", onClose);
     const endWork = lifecycle.beginWork();
+    let stopWatch = () => {};
     try {
       const key = newObjectKey(file.originalname);
       const { body } = await spool.read(file.spoolKey);
-      await storage.write(key, body, {
-        contentType,
-        contentLength: file.size,
-        metadata: objectMetadata(fields, file.originalname, file),
-        signal: AbortSignal.any([gone.signal, lifecycle.signal]),
-      });
+      const counted = new ByteMeter();
+      body.once("error", (err) => counted.destroy(err));
+      // The adapter may drop its end early (a failed write): the spool file must close anyway.
+      counted.once("close", () => body.destroy());
+      const watch = options.storageTimeoutMs
+        ? watchForStall(
+            readableProbe(body, () => counted.bytes),
+            options.storageTimeoutMs,
+          )
+        : undefined;
+      stopWatch = () => watch?.stop();
+      try {
+        await storage.write(key, body.pipe(counted), {
+          contentType,
+          contentLength: file.size,
+          metadata: { ...objectMetadata(fields, file.originalname), ...contentMetadata(file) },
+          signal: AbortSignal.any([
+            gone.signal,
+            lifecycle.signal,
+            ...(watch ? [watch.signal] : []),
+          ]),
+        });
+      } catch (err) {
+        if (watch?.stalled) throw storageTimeout(watch, err);
+        throw err;
+      }
       return { key, size: file.size, sha256: file.sha256 };
     } finally {
+      stopWatch();
       endWork();
       res.off("close", onClose);
     }

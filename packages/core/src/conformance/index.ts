@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { abortTests } from "./abort.ts";
 import { connectivityTests } from "./connectivity.ts";
+import { finalMetadataTests } from "./final-metadata.ts";
 import { ConformanceContext, type ConformanceOptions } from "./context.ts";
 import { listTests } from "./list.ts";
 import { rangeTests } from "./ranges.ts";
@@ -42,6 +43,7 @@ export function describeConformance(options: ConformanceOptions): void {
     rangeTests(ctx);
     listTests(ctx);
     abortTests(ctx);
+    finalMetadataTests(ctx);
     validationTests(ctx);
     signedUrlTests(ctx);
 

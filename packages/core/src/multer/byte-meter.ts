@@ -5,6 +5,7 @@ import { Transform, type TransformCallback } from "node:stream";
 export class ByteMeter extends Transform {
   bytes = 0;
   readonly #hash: Hash = createHash("sha256");
+  #digest: string | undefined;
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
@@ -12,8 +13,12 @@ export class ByteMeter extends Transform {
     callback(null, chunk);
   }
 
-  /** Hex digest of everything that passed; call once, after the stream has ended. */
+  /**
+   * Hex digest of everything that passed; call after the stream has ended. Later calls return
+   * the same digest (a hash can only be finished once).
+   */
   digest(): string {
-    return this.#hash.digest("hex");
+    this.#digest ??= this.#hash.digest("hex");
+    return this.#digest;
   }
 }

@@ -11,6 +11,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Readable } from "node:stream";
 import type { ObjectInfo, StorageAdapter, WriteOptions } from "../adapter.ts";
+import type { Metadata } from "../metadata.ts";
 import { StorageError } from "../errors.ts";
 import { ByteMeter } from "./byte-meter.ts";
 
@@ -21,6 +22,14 @@ export interface IncomingFile {
   encoding: string;
   mimetype: string;
   stream: Readable;
+}
+
+/** What the engine learns about a file's bytes as they stream through. */
+export interface FileContent {
+  /** Bytes stored. */
+  size: number;
+  /** Hex SHA-256 of the bytes. */
+  sha256: string;
 }
 
 /** What the engine adds to multer's file object once the object is stored. */
@@ -43,6 +52,13 @@ export interface AdapterStorageOptions<Req extends IncomingMessage = IncomingMes
   key(req: Req, file: IncomingFile): string | Promise<string>;
   /** Content type, metadata… for this file. Defaults to the part's declared type. */
   writeOptions?(req: Req, file: IncomingFile): EngineWriteOptions | Promise<EngineWriteOptions>;
+  /**
+   * Metadata from what the file turned out to be (its size and SHA-256, counted as it
+   * streamed): stored with the object, merged over `writeOptions().metadata`, through the
+   * adapter's `finalMetadata`, so it is set before the object becomes visible where the
+   * backend allows. Throwing refuses the file, leaving nothing stored.
+   */
+  finalMetadata?(req: Req, file: IncomingFile, content: FileContent): Metadata;
   /**
    * A further reason to abort, such as server shutdown. Client disconnects, part errors and
    * the size limit are watched already.
@@ -122,8 +138,13 @@ export class AdapterStorageEngine<Req extends IncomingMessage = IncomingMessage>
       const meter = new ByteMeter();
       stream.once("error", (err) => meter.destroy(err));
       stream.pipe(meter);
+      const { finalMetadata } = this.#options;
       const object = await this.#options.adapter.write(key, meter, {
         ...writeOptions,
+        ...(finalMetadata && {
+          finalMetadata: () =>
+            finalMetadata(req, file, { size: meter.bytes, sha256: meter.digest() }),
+        }),
         signal: controller.signal,
       });
       if ((stream as Readable & { truncated?: boolean }).truncated) {

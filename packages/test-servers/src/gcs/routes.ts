@@ -6,7 +6,7 @@ import { bucketResource, objectResource } from "./resources.ts";
 import type { ResumableSessions } from "./resumable.ts";
 import type { V4Verifier } from "./signed-urls.ts";
 import { checkPreconditions, preconditionsFrom, type GcsStore } from "./store.ts";
-import { mediaUpload, multipartUpload } from "./uploads.ts";
+import { mediaUpload, multipartUpload, objectPatchFrom } from "./uploads.ts";
 
 export interface Services {
   store: GcsStore;
@@ -120,6 +120,18 @@ async function jsonRoute(
       return;
     }
     sendJson(res, 200, objectResource(found, origin));
+    return;
+  }
+  if (method === "PATCH" && !mediaOnly) {
+    const patch = objectPatchFrom(await readJsonBody(req));
+    const patched = store.patchObject(
+      bucket,
+      name,
+      patch,
+      preconditionsFrom(url.searchParams),
+      generation,
+    );
+    sendJson(res, 200, objectResource(patched, origin));
     return;
   }
   if (method === "DELETE" && !mediaOnly) {

@@ -14,6 +14,11 @@ export interface ObjectInit {
   metadata?: Record<string, string>;
 }
 
+/** An objects.patch body: a field set to null is cleared; metadata keys are merged. */
+export type ObjectPatch = {
+  [K in Exclude<keyof ObjectInit, "metadata">]?: string | null;
+} & { metadata?: Record<string, string | null> | null };
+
 export interface StoredObject extends ObjectInit {
   bucket: string;
   name: string;
@@ -283,6 +288,43 @@ export class GcsStore {
     // Readers of the old generation keep their open file; unlinking it is safe on POSIX.
     if (previous) await rm(previous.path, { force: true });
     return stored;
+  }
+
+  /**
+   * objects.patch: the given fields replace the stored ones; `metadata` is merged key by key
+   * (a null value removes a key, a null `metadata` removes them all). The bytes and the
+   * generation stay; the metageneration moves on.
+   */
+  patchObject(
+    bucketName: string,
+    name: string,
+    patch: ObjectPatch,
+    preconditions: Preconditions,
+    generation?: string | null,
+  ): StoredObject {
+    const found = this.object(bucketName, name, generation);
+    checkPreconditions(found, preconditions);
+    const { metadata, ...fields } = patch;
+    const patched: StoredObject = {
+      ...found,
+      metageneration: found.metageneration + 1,
+      updated: new Date(),
+    };
+    for (const [field, value] of Object.entries(fields) as [keyof typeof fields, unknown][]) {
+      patched[field] = typeof value === "string" ? value : undefined;
+    }
+    patched.contentType ||= "application/octet-stream";
+    if (metadata === null) patched.metadata = undefined;
+    else if (metadata !== undefined) {
+      const merged = new Map(Object.entries(found.metadata ?? {}));
+      for (const [k, v] of Object.entries(metadata)) {
+        if (v === null) merged.delete(k);
+        else merged.set(k, v);
+      }
+      patched.metadata = Object.fromEntries(merged);
+    }
+    this.bucket(bucketName).objects.set(name, patched);
+    return patched;
   }
 
   async deleteObject(

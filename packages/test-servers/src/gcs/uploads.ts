@@ -9,6 +9,7 @@ import {
   StagedBody,
   type GcsStore,
   type ObjectInit,
+  type ObjectPatch,
 } from "./store.ts";
 
 const STRING_FIELDS = [
@@ -52,6 +53,39 @@ export function objectInitFrom(json: unknown): ObjectInit & { name?: string } {
     init.metadata = out;
   }
   return init;
+}
+
+/** An objects.patch body, type-checked: strings or null for the writable fields. */
+export function objectPatchFrom(json: unknown): ObjectPatch {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new GcsApiError(400, "The patch must be a JSON object.");
+  }
+  const input = json as Record<string, unknown>;
+  const patch: ObjectPatch = {};
+  for (const field of STRING_FIELDS) {
+    const value = input[field];
+    if (value === undefined) continue;
+    if (value !== null && typeof value !== "string") {
+      throw new GcsApiError(400, `Invalid value for ${field}.`);
+    }
+    patch[field] = value;
+  }
+  const metadata = input.metadata;
+  if (metadata === null) patch.metadata = null;
+  else if (metadata !== undefined) {
+    if (typeof metadata !== "object" || Array.isArray(metadata)) {
+      throw new GcsApiError(400, "Invalid value for metadata.");
+    }
+    const out: Record<string, string | null> = {};
+    for (const [k, v] of Object.entries(metadata as Record<string, unknown>)) {
+      if (v !== null && typeof v !== "string") {
+        throw new GcsApiError(400, `Invalid value for metadata.${k}.`);
+      }
+      out[k] = v;
+    }
+    patch.metadata = out;
+  }
+  return patch;
 }
 
 /** The object name from `?name=` or, failing that, the metadata's `name`. */

@@ -114,6 +114,7 @@ function classify(
   bucket: string | undefined,
   key: string | undefined,
   q: URLSearchParams,
+  copy: boolean,
 ): S3Operation {
   if (!bucket) return method === "GET" ? "ListBuckets" : "Other";
   if (!key) {
@@ -136,7 +137,8 @@ function classify(
   if (method === "GET") return "GetObject";
   if (method === "HEAD") return "HeadObject";
   if (method === "DELETE") return "DeleteObject";
-  if (method === "PUT") return "PutObject";
+  // A PUT naming a copy source is CopyObject, not an upload of a body.
+  if (method === "PUT") return copy ? "CopyObject" : "PutObject";
   return "Other";
 }
 
@@ -223,7 +225,13 @@ export async function startS3RecordingProxy(
     const part = parsed.searchParams.get("partNumber");
     const record: S3RecordedRequest = {
       id: ++lastId,
-      operation: classify(req.method ?? "GET", bucket, key, parsed.searchParams),
+      operation: classify(
+        req.method ?? "GET",
+        bucket,
+        key,
+        parsed.searchParams,
+        req.headers["x-amz-copy-source"] !== undefined,
+      ),
       method: req.method ?? "GET",
       url,
       bucket,

@@ -24,6 +24,10 @@ import {
  *   206: ranged GETs are resolved here with RFC 9110 semantics, like S3.
  * - A part whose client disconnects stays half-written, and its handler never finishes:
  *   parts are written here, and a broken one is removed, as S3 discards it.
+ * - CopyObject decodes `x-amz-copy-source` with decodeURI, which leaves %2B, %3D, %2C…
+ *   encoded, so a source key with '+' or '=' is not found: the header is decoded here as S3
+ *   does it, fully, and with a raw '+' read as a space (so a client that forgets to encode
+ *   '+' fails here as it would on S3).
  * - A key's last segment becomes a file name with a 15-byte suffix, so a 255-byte segment
  *   (which S3 stores) fails with ENAMETOOLONG: such names are stored under a hash instead.
  *
@@ -38,6 +42,7 @@ export function installS3Fidelity(
   writePartsWholeOrNotAtAll(store, uploads);
   return {
     middleware: [
+      copySourceMiddleware(),
       multipartMiddleware(uploads),
       listObjectsV2Middleware(store, root, names),
       rangeMiddleware(store),
@@ -101,11 +106,23 @@ interface ObjectPath {
   key: string | undefined;
 }
 
-/** Path-style addressing only: `/bucket` or `/bucket/key…` (Koa's path is already decoded). */
+/**
+ * Path-style addressing only: `/bucket` or `/bucket/key…`. Koa's path is still
+ * percent-encoded, while s3rver stores keys decoded: decode, or a key with a space, '+' or
+ * non-ASCII never matches its own multipart upload.
+ */
 function parsePath(ctx: KoaContext): ObjectPath | undefined {
   const match = /^\/([^/]+)(?:\/(.*))?$/.exec(ctx.path);
   if (!match?.[1]) return undefined;
-  return { bucket: match[1], key: match[2] || undefined };
+  return { bucket: match[1], key: match[2] ? decodePathSegment(match[2]) : undefined };
+}
+
+function decodePathSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }
 
 const queryString = (ctx: KoaContext, name: string): string | undefined => {
@@ -157,6 +174,27 @@ function noSuchUpload(uploadId: string): Error {
     "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
     { UploadId: uploadId },
   );
+}
+
+/**
+ * S3 URL-decodes the whole copy source, form-style ('+' is a space); s3rver applies
+ * decodeURI, which keeps escapes of reserved characters. Handing it a header that decodeURI
+ * turns into the source as S3 reads it makes the two agree.
+ */
+function copySourceMiddleware(): KoaMiddleware {
+  return async (ctx, next) => {
+    const source = ctx.headers["x-amz-copy-source"];
+    if (typeof source === "string") {
+      try {
+        ctx.headers["x-amz-copy-source"] = encodeURI(
+          decodeURIComponent(source.replaceAll("+", " ")),
+        );
+      } catch {
+        // Malformed escapes: left for s3rver to refuse.
+      }
+    }
+    return next();
+  };
 }
 
 function multipartMiddleware(uploads: UploadRegistry): KoaMiddleware {

@@ -375,6 +375,59 @@ describe("objects.delete", () => {
   });
 });
 
+describe("objects.patch", () => {
+  const patch = (name: string, query: string, body: unknown) =>
+    fetch(`${api}/b/media-bucket/o/${encodeURIComponent(name)}${query}`, {
+      method: "PATCH",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+
+  it("merges metadata key by key (null removes one), keeps the generation, bumps the metageneration", async () => {
+    const { body, contentType } = multipartBody(
+      { name: "p/x.txt", contentType: "text/plain", metadata: { a: "1", b: "2" } },
+      Buffer.from("hello"),
+    );
+    const created = await resourceOf(
+      await fetch(`${upload}/b/media-bucket/o?uploadType=multipart`, {
+        method: "POST",
+        headers: { "content-type": contentType },
+        body,
+      }),
+    );
+    const patched = await patch("p/x.txt", `?ifGenerationMatch=${created.generation}`, {
+      metadata: { b: null, c: "3" },
+    });
+    expect(patched.status).toBe(200);
+    const resource = (await patched.json()) as ObjectResource & {
+      metageneration: string;
+      metadata: Record<string, string>;
+      contentType: string;
+      size: string;
+    };
+    expect(resource).toMatchObject({
+      generation: created.generation,
+      metageneration: "2",
+      metadata: { a: "1", c: "3" },
+      contentType: "text/plain",
+      size: "5",
+      md5Hash: created.md5Hash,
+    });
+    expect(resource.metadata).not.toHaveProperty("b");
+    expect(resource.etag).not.toBe(created.etag);
+    const read = await fetch(`${api}/b/media-bucket/o/${encodeURIComponent("p/x.txt")}`);
+    expect(await read.json()).toMatchObject({ metadata: { a: "1", c: "3" } });
+  });
+
+  it("answers 412 when a generation precondition fails, 404 for a missing object, 400 for bad values", async () => {
+    await put("p/y.txt", "y");
+    await expectErrorBody(await patch("p/y.txt", "?ifGenerationMatch=1", { metadata: {} }), 412);
+    await expectErrorBody(await patch("p/missing.txt", "", { metadata: {} }), 404);
+    await expectErrorBody(await patch("p/y.txt", "", { metadata: { a: 1 } }), 400);
+    await expectErrorBody(await patch("p/y.txt", "", { contentType: 5 }), 400);
+  });
+});
+
 describe("fault injection", () => {
   it("answers the next matching request with the injected status and the documented body", async () => {
     await put("faulty.txt", "x");
