@@ -51,7 +51,7 @@ const errno = (err: unknown) => (err as NodeJS.ErrnoException | undefined)?.code
 /** Attempts at giving a new version an identity distinct from the one it replaces. */
 const MAX_VERSION_ATTEMPTS = 5;
 /** Attempts at the final rename when a concurrent delete prunes the parent folder meanwhile. */
-const MAX_RENAME_ATTEMPTS = 3;
+const MAX_RENAME_ATTEMPTS = 20;
 /** Attempts at reading an object that overwrites keep replacing under the reader. */
 const MAX_DESCRIBE_ATTEMPTS = 5;
 

@@ -56,13 +56,14 @@ export async function ensureDirInside(
     }
   }
   if (missing.length === 0) return real;
-  // Concurrent writers creating the same folders is fine: recursive mkdir tolerates it.
-  await mkdir(join(real, ...missing), { recursive: true });
   try {
+    // Concurrent writers creating the same folders is fine: recursive mkdir tolerates it.
+    await mkdir(join(real, ...missing), { recursive: true });
     return await realInside(root, dir, operation, key);
   } catch (err) {
-    // A concurrent delete pruned the folder, emptied again, between mkdir and realpath
-    // (found by the gateway's fuzz suite on the shared spool folder): make it again.
+    // A concurrent delete pruned a folder, emptied again, while mkdir was creating the
+    // chain or before realpath saw it (found by the gateway's fuzz suite on the shared
+    // spool folder): make it again.
     if ((err as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= MAX_ENSURE_ATTEMPTS) {
       throw err;
     }
@@ -71,4 +72,4 @@ export async function ensureDirInside(
 }
 
 /** How often a folder pruned under a writer is recreated before the write gives up. */
-const MAX_ENSURE_ATTEMPTS = 5;
+const MAX_ENSURE_ATTEMPTS = 20;

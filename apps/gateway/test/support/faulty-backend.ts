@@ -1,4 +1,4 @@
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, rename, rm } from "node:fs/promises";
 import { startFaultProxy, type FaultProxy } from "@mediagate/test-servers";
 import { providers, type ProviderName } from "../../src/storage/providers/index.ts";
 import type { BackendFixture, RunningBackend } from "../backends/types.ts";
@@ -64,7 +64,15 @@ export async function startFaultyBackend(
   if (!variable) {
     const root = running.env.FS_ROOT;
     if (!root) throw new Error("fs fixture without FS_ROOT");
-    const down = () => rm(root, { recursive: true, force: true });
+    // The folder vanishes in one step (a rename), as an unmounted volume would; deleting it
+    // in place races the gateway's own writes into it (rmdir → ENOTEMPTY).
+    const down = async () => {
+      const gone = `${root}.gone-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+      await rename(root, gone).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== "ENOENT") throw err;
+      });
+      await rm(gone, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+    };
     const up = async () => {
       await mkdir(root, { recursive: true });
     };

@@ -24,6 +24,8 @@ import {
  *   206: ranged GETs are resolved here with RFC 9110 semantics, like S3.
  * - A part whose client disconnects stays half-written, and its handler never finishes:
  *   parts are written here, and a broken one is removed, as S3 discards it.
+ * - A PutObject whose body breaks off leaves its truncated file as the object (S3 never
+ *   creates an object from an incomplete PUT): the broken file is removed here.
  * - CopyObject decodes `x-amz-copy-source` with decodeURI, which leaves %2B, %3D, %2C…
  *   encoded, so a source key with '+' or '=' is not found: the header is decoded here as S3
  *   does it, fully, and with a raw '+' read as a space (so a client that forgets to encode
@@ -40,6 +42,7 @@ export function installS3Fidelity(
   const uploads = new UploadRegistry(root);
   const names = storeLongNamesHashed(store);
   writePartsWholeOrNotAtAll(store, uploads);
+  writeObjectsWholeOrNotAtAll(store);
   return {
     middleware: [
       copySourceMiddleware(),
@@ -74,6 +77,24 @@ function writePartsWholeOrNotAtAll(store: FilesystemStore, uploads: UploadRegist
     const digest = md5.digest("hex");
     await writeFile(`${partPath}.md5`, digest);
     return { size, md5: digest };
+  };
+}
+
+/**
+ * s3rver's object store, except that a PutObject whose body breaks off leaves no object. (An
+ * interrupted overwrite loses the old object too: s3rver truncated it in place already.)
+ */
+function writeObjectsWholeOrNotAtAll(store: FilesystemStore): void {
+  const putObject = store.putObject.bind(store);
+  store.putObject = async (object) => {
+    try {
+      return await putObject(object);
+    } catch (err) {
+      const objectPath = store.getResourcePath(object.bucket, object.key, "object");
+      await rm(objectPath, { force: true });
+      await rm(store.getResourcePath(object.bucket, object.key, "metadata.json"), { force: true });
+      throw err;
+    }
   };
 }
 

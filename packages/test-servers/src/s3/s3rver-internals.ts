@@ -41,6 +41,10 @@ export interface FilesystemStore {
     partNumber: string,
     content: Readable,
   ): Promise<{ size: number; md5: string }>;
+  putObject(object: { bucket: string; key: string; content: Readable | Buffer }): Promise<{
+    size: number;
+    md5: string;
+  }>;
   getResourcePath(bucket: string, key: string | undefined, resource: string): string;
 }
 
