@@ -1,5 +1,6 @@
 import type { RoundResult } from "./load-loop.ts";
 import type { CellId, CellResult } from "./results.ts";
+import { ForeignLoad } from "./foreign-load.ts";
 import { RssSampler } from "./rss-sampler.ts";
 import { median, percentile } from "./stats.ts";
 import { MiB } from "./units.ts";
@@ -32,6 +33,7 @@ export async function measureCell(id: CellId, run: CellRun): Promise<CellResult>
     return failed(`warm-up failed: ${(err as Error).message}`);
   }
   const sampler = new RssSampler(run.pid);
+  const foreign = new ForeignLoad();
   sampler.start();
   const rounds: RoundResult[] = [];
   try {
@@ -50,6 +52,7 @@ export async function measureCell(id: CellId, run: CellRun): Promise<CellResult>
     });
   }
   const rss = sampler.stop();
+  const foreignCores = foreign.cores();
   const requests = rounds.reduce((n, r) => n + r.requests, 0);
   const errors = rounds.flatMap((r) => r.errors);
   if (errors.length > 0) return failed(errors[0] ?? "failed", rounds.length, requests);
@@ -64,6 +67,7 @@ export async function measureCell(id: CellId, run: CellRun): Promise<CellResult>
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     peakRssBytes: rss.peakBytes,
+    foreignCores,
   };
 }
 

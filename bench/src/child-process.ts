@@ -17,6 +17,8 @@ export interface ChildOptions {
   env?: Record<string, string>;
   /** Extra Node flags (`--cpu-prof`, …). */
   nodeArgs?: string[];
+  /** Resolve workspace packages to their TypeScript sources (default); false for built JS. */
+  sourceConditions?: boolean;
   cwd?: string;
   /** The child's stdout and stderr go here, so nothing the parent does not read can block it. */
   logFile: string;
@@ -66,7 +68,11 @@ export async function startChild<Info extends object = object>(
   const useIpc = options.readiness.kind === "ipc";
   const child = spawn(
     process.execPath,
-    ["--conditions=source", ...(options.nodeArgs ?? []), options.script],
+    [
+      ...(options.sourceConditions === false ? [] : ["--conditions=source"]),
+      ...(options.nodeArgs ?? []),
+      options.script,
+    ],
     {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },

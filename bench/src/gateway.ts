@@ -22,7 +22,13 @@ export interface RunningGateway {
  */
 export async function startGateway(
   endpoint: BackendEndpoint,
-  options: { logFile: string; nodeArgs?: string[]; cwd: string },
+  options: {
+    logFile: string;
+    nodeArgs?: string[];
+    cwd: string;
+    /** Extra variables (`S3_PART_SIZE`, `NODE_OPTIONS`…), applied last: tuning experiments. */
+    env?: Record<string, string>;
+  },
 ): Promise<RunningGateway> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
@@ -44,6 +50,7 @@ export async function startGateway(
       SPOOL_DIR: `${options.cwd}/spool`,
       // main.ts reads a .env from where npm was started; an operator's .env must not leak in.
       INIT_CWD: options.cwd,
+      ...options.env,
     },
     readiness: { kind: "http", url: `${origin}/readyz` },
     readyTimeoutMs: 60_000,

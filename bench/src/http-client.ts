@@ -16,8 +16,12 @@ export interface UploadForm {
 }
 
 const MAX_ANSWER_BYTES = 64 * 1024;
-/** A request that makes no progress for this long has hung; the cell fails instead of waiting. */
-const STALL_MS = 30_000;
+/**
+ * A request that makes no progress for this long has hung; the cell fails instead of waiting
+ * forever. Generous: after sending the last byte a client legitimately waits while the
+ * backend finishes (s3rver assembling sixteen 512 MiB multipart uploads takes over 30 s).
+ */
+const STALL_MS = 5 * 60_000;
 
 async function readAnswer(res: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];

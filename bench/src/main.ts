@@ -9,6 +9,7 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { renderChart } from "./chart.ts";
 import { killAllChildren } from "./child-process.ts";
+import { ForeignLoad } from "./foreign-load.ts";
 import { describeMachine, loadAverage1m } from "./machine.ts";
 import { parseOptions, USAGE } from "./options.ts";
 import { renderMarkdown } from "./report.ts";
@@ -29,7 +30,8 @@ function describeCell(cell: CellResult): string {
   return (
     `${head} ${fmt(cell.mibPerSec).padStart(6)} MiB/s ${fmt(cell.requestsPerSec).padStart(6)} req/s ` +
     `p50 ${fmt(cell.p50Ms).padStart(6)} ms  p99 ${fmt(cell.p99Ms).padStart(6)} ms  ` +
-    `RSS ${fmt((cell.peakRssBytes ?? 0) / MiB).padStart(5)} MiB`
+    `RSS ${fmt((cell.peakRssBytes ?? 0) / MiB).padStart(5)} MiB` +
+    ((cell.foreignCores ?? 0) >= 0.25 ? `  (other work: ${fmt(cell.foreignCores, 2)} cores)` : "")
   );
 }
 
@@ -56,7 +58,8 @@ async function main(): Promise<number> {
   const logDir = join(runDir, "logs");
   await mkdir(logDir, { recursive: true });
   const workDir = await mkdtemp(join(tmpdir(), "mediagate-bench-"));
-  const load = { start: loadAverage1m(), end: 0, max: loadAverage1m() };
+  const loadBefore = loadAverage1m();
+  const foreign = new ForeignLoad();
 
   const abort = (signal: NodeJS.Signals) => {
     killAllChildren();
@@ -70,7 +73,7 @@ async function main(): Promise<number> {
 
   console.log(
     `mediagate benchmark (${plan.mode}) on ${machine.cpuModel}, ${machine.cores} cores, ` +
-      `${fmt(machine.memoryBytes / GiB)} GiB, Node ${machine.node}; load ${fmt(load.start, 2)}`,
+      `${fmt(machine.memoryBytes / GiB)} GiB, Node ${machine.node}; load ${fmt(loadBefore, 2)}`,
   );
   console.log(
     `  backends ${plan.backends.join(", ")}; sizes ${plan.sizes.map(formatSize).join(", ")}; ` +
@@ -79,24 +82,22 @@ async function main(): Promise<number> {
 
   let cells: CellResult[];
   let probes: MemoryProbe[];
+  let problems: string[];
   try {
-    ({ cells, probes } = await runSuite({
+    ({ cells, probes, problems } = await runSuite({
       plan,
       workDir,
       logDir,
       profileDir: options.profile ? join(runDir, "profiles") : undefined,
+      gatewayEnv: options.gatewayEnv,
       onCell: (cell) => console.log(describeCell(cell)),
       onProbe: (probe) => console.log(describeProbe(probe)),
-      onLoad: (value) => {
-        load.max = Math.max(load.max, value);
-      },
       log: (message) => console.log(message),
     }));
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
-  load.end = loadAverage1m();
-  load.max = Math.max(load.max, load.end);
+  const load = { start: loadBefore, foreignCores: foreign.cores() };
   const finished = new Date();
   const results: BenchResults = {
     mode: plan.mode,
@@ -110,6 +111,8 @@ async function main(): Promise<number> {
     backends: plan.backends,
     cells,
     probes,
+    problems,
+    gatewayEnv: options.gatewayEnv,
   };
   const checks = evaluateTargets(results);
   if (options.profile) {
@@ -140,7 +143,7 @@ ${summary}`);
       `(${fmt(results.durationSeconds, 3)} s).`,
   );
   const failures = checks.filter((c) => c.status !== "PASS").length;
-  const broken = cells.filter((c) => c.status === "failed").length;
+  const broken = cells.filter((c) => c.status === "failed").length + problems.length;
   if (failures || broken) {
     console.log(`${failures} target(s) not met, ${broken} cell(s) failed.`);
     return 1;

@@ -10,6 +10,8 @@ export interface BenchOptions {
   /** Where RESULTS.md and the chart go; undefined means the default for the run's kind. */
   outDir: string | undefined;
   profile: boolean;
+  /** Extra environment for every gateway, from `--gateway-env NAME=value`. */
+  gatewayEnv: Record<string, string>;
 }
 
 export const USAGE = `npm run bench [-- options]
@@ -20,6 +22,8 @@ export const USAGE = `npm run bench [-- options]
   --concurrency 1,16      only these concurrency levels
   --no-downloads          skip the download comparisons
   --profile               run the gateway with --cpu-prof (profiles under bench/results/)
+  --gateway-env NAME=VAL  extra environment for the gateway, repeatable: try a tuning
+                          (S3_PART_SIZE=5mb, NODE_OPTIONS=--max-semi-space-size=1, …)
   --out DIR               write RESULTS.md and throughput.svg to DIR
   --help                  this text
 
@@ -42,6 +46,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
       concurrency: { type: "string" },
       "no-downloads": { type: "boolean", default: false },
       profile: { type: "boolean", default: false },
+      "gateway-env": { type: "string", multiple: true },
       out: { type: "string" },
       help: { type: "boolean", default: false },
     },
@@ -70,11 +75,19 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     });
   }
   if (values["no-downloads"]) plan.downloads = false;
+  const gatewayEnv: Record<string, string> = {};
+  for (const pair of values["gateway-env"] ?? []) {
+    const at = pair.indexOf("=");
+    if (at < 1) throw new Error(`--gateway-env wants NAME=value, got "${pair}"`);
+    gatewayEnv[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  // A tuned gateway is an experiment, not the project's published figures.
   const complete =
+    Object.keys(gatewayEnv).length === 0 &&
     !values.quick &&
     !values.backends &&
     !values.sizes &&
     !values.concurrency &&
     !values["no-downloads"];
-  return { plan, complete, outDir: values.out, profile: values.profile };
+  return { plan, complete, outDir: values.out, profile: values.profile, gatewayEnv };
 }

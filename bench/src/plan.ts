@@ -14,6 +14,8 @@ export interface BenchPlan {
   roundSeconds: number;
   /** A round stops issuing requests after this many payload bytes (but always issues one per slot). */
   roundBytes: number;
+  /** Fewest requests a round of bodies under 1 MiB makes, so p99 means something. */
+  minSmallRequests: number;
   downloads: boolean;
   /**
    * The naive baseline holds every file in flight in memory (twice, while multer joins its
@@ -33,24 +35,26 @@ export const FULL_PLAN: BenchPlan = {
   rounds: 3,
   roundSeconds: 2,
   roundBytes: GiB,
+  minSmallRequests: 50,
   downloads: true,
   naiveMemoryBudget: GiB,
   memoryProbeSize: 512 * MiB,
 };
 
 /**
- * A smoke run in under two minutes: one short round per cell, and 16 MiB as the large size
- * (still above the adapters' 8 MiB part size, so multipart paths run).
+ * A smoke run in under two minutes: one short round per cell, 8 MiB as the large size, and
+ * a 32 MiB memory probe (above the adapters' 8 MiB part size, so multipart paths run).
  */
 export const QUICK_PLAN: BenchPlan = {
   ...FULL_PLAN,
   mode: "quick",
-  sizes: [16 * KiB, MiB, 16 * MiB],
+  sizes: [16 * KiB, MiB, 8 * MiB],
   rounds: 1,
-  roundSeconds: 0.3,
-  roundBytes: 128 * MiB,
-  naiveMemoryBudget: 256 * MiB,
-  memoryProbeSize: 128 * MiB,
+  roundSeconds: 0.2,
+  roundBytes: 64 * MiB,
+  minSmallRequests: 20,
+  naiveMemoryBudget: 128 * MiB,
+  memoryProbeSize: 32 * MiB,
 };
 
 /** The largest size measured: the one the memory and large-file targets are judged at. */
@@ -66,7 +70,7 @@ export function cellRounds(
   const round: RoundPlan = {
     concurrency,
     // Every slot sends at least one request; small bodies at least a few dozen for p99.
-    minRequests: size < MiB ? Math.max(concurrency, 50) : concurrency,
+    minRequests: size < MiB ? Math.max(concurrency, plan.minSmallRequests) : concurrency,
     maxRequests: Math.max(concurrency, byBytes),
     maxSeconds: plan.roundSeconds,
   };

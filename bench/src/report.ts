@@ -11,8 +11,10 @@ import {
 import type { TargetCheck } from "./targets.ts";
 import { fmt, formatSize, GiB, MiB } from "./units.ts";
 
-/** Above this 1-minute load average the machine was busy with other work during the run. */
+/** Above this 1-minute load average before the run, the machine was busy with other work. */
 export const LOADED_THRESHOLD = 1.5;
+/** Other work using this many cores on average during the run makes its figures noisy. */
+export const FOREIGN_CORES_THRESHOLD = 0.25;
 
 const row = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
 const header = (names: string[]) => [row(names), row(names.map(() => "---"))];
@@ -36,8 +38,9 @@ function figures(cell: CellResult): string[] {
       "",
     ];
   }
+  const noisy = (cell.foreignCores ?? 0) >= FOREIGN_CORES_THRESHOLD ? " †" : "";
   return [
-    fmt(cell.mibPerSec),
+    fmt(cell.mibPerSec) + noisy,
     fmt(cell.requestsPerSec),
     fmt(cell.p50Ms),
     fmt(cell.p99Ms),
@@ -229,7 +232,8 @@ export function renderMarkdown(
   chartFile: string | undefined,
 ): string {
   const m = results.machine;
-  const loaded = results.load.max >= LOADED_THRESHOLD;
+  const loaded =
+    results.load.start >= LOADED_THRESHOLD || results.load.foreignCores >= FOREIGN_CORES_THRESHOLD;
   const passed = checks.filter((c) => c.status === "PASS").length;
   const out = [
     "# mediagate benchmark results",
@@ -242,21 +246,46 @@ export function renderMarkdown(
     "",
     "## Machine",
     "",
-    ...header(["CPU", "cores", "memory", "Node.js", "kernel", "1-min load: start / max / end"]),
+    ...header([
+      "CPU",
+      "cores",
+      "memory",
+      "Node.js",
+      "kernel",
+      "1-min load before",
+      "other work during the run",
+    ]),
     row([
       m.cpuModel,
       m.cores,
       `${fmt(m.memoryBytes / GiB)} GiB`,
       m.node,
       m.kernel,
-      `${fmt(results.load.start, 2)} / ${fmt(results.load.max, 2)} / ${fmt(results.load.end, 2)}`,
+      fmt(results.load.start, 2),
+      `${fmt(results.load.foreignCores, 2)} cores on average`,
     ]),
     "",
     loaded
-      ? `**The machine was loaded during this run** (1-minute load average up to ${fmt(results.load.max, 2)} ` +
-        `on ${m.cores} cores, from other work): absolute figures are lower and noisier than on an idle machine.`
-      : `The machine was otherwise idle (1-minute load average below ${LOADED_THRESHOLD}).`,
+      ? `**The machine was loaded during this run**: other work (not the benchmark's processes) ` +
+        `used ${fmt(results.load.foreignCores, 2)} of its ${m.cores} cores on average, and the ` +
+        `1-minute load average was ${fmt(results.load.start, 2)} when it started. Absolute figures ` +
+        "are lower and noisier than on an idle machine; cells marked † had other work using " +
+        `${FOREIGN_CORES_THRESHOLD} cores or more while they ran.`
+      : `The machine was otherwise idle: other work used ${fmt(results.load.foreignCores, 2)} cores on ` +
+        `average during the run (measured from /proc as the machine's busy time minus the benchmark's own).`,
     "",
+    ...(Object.keys(results.gatewayEnv).length > 0
+      ? [
+          "**The gateways ran with extra environment:** " +
+            Object.entries(results.gatewayEnv)
+              .map(([k, v]) => `\`${k}=${v}\``)
+              .join(", "),
+          "",
+        ]
+      : []),
+    ...(results.problems.length > 0
+      ? ["**Not measured:**", "", ...results.problems.map((p) => `- ${p}`), ""]
+      : []),
     "## Targets",
     "",
     `${passed} of ${checks.length} pass. Large-file targets are judged at ${formatSize(largeSize(results))}.`,

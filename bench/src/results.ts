@@ -41,6 +41,8 @@ export interface CellResult extends CellId {
   p99Ms?: number;
   /** Peak resident set of the process under test during the cell, measured from outside. */
   peakRssBytes?: number;
+  /** Average CPU cores other work on the machine used during the cell (not the benchmark's). */
+  foreignCores?: number;
 }
 
 /**
@@ -65,13 +67,21 @@ export interface BenchResults {
   startedAt: string;
   finishedAt: string;
   durationSeconds: number;
-  /** 1-minute load averages sampled during the run: other work on a shared machine. */
-  load: { start: number; end: number; max: number };
+  /**
+   * Other work on the machine: the 1-minute load average before the run started (the
+   * benchmark's own processes raise it once running), and the CPU cores that processes
+   * outside the benchmark used on average over the whole run.
+   */
+  load: { start: number; foreignCores: number };
   sizes: number[];
   concurrencies: number[];
   backends: BackendName[];
   cells: CellResult[];
   probes: MemoryProbe[];
+  /** Backends that could not be measured at all, and why. */
+  problems: string[];
+  /** Extra environment the gateways ran with (`--gateway-env`); empty for the defaults. */
+  gatewayEnv: Record<string, string>;
 }
 
 export function sameCell(a: CellId, b: CellId): boolean {
