@@ -58,13 +58,14 @@ export interface S3AdapterOptions extends S3ConnectionOptions {
    */
   client?: S3Client;
   /**
-   * Called when a failed write's multipart upload could not be aborted (the store was
-   * unreachable by then): the upload holds storage until a lifecycle rule removes it.
-   * Defaults to a process warning.
+   * Called when a failed write could not clean up after itself (the store was unreachable by
+   * then): its multipart upload (`uploadId`) holds storage until a lifecycle rule removes
+   * it, or, without `uploadId`, a PutObject that went unanswered may have left an object
+   * that could not be deleted. Defaults to a process warning.
    */
   onCleanupFailure?: (
     error: unknown,
-    upload: { bucket: string; key: string; uploadId: string },
+    upload: { bucket: string; key: string; uploadId?: string },
   ) => void;
 }
 
@@ -84,12 +85,15 @@ function configError(message: string): StorageError {
 
 function defaultCleanupWarning(
   error: unknown,
-  upload: { bucket: string; key: string; uploadId: string },
+  upload: { bucket: string; key: string; uploadId?: string },
 ): void {
   const reason = error instanceof Error ? error.message : String(error);
+  const where = `s3://${upload.bucket}/${upload.key}`;
   process.emitWarning(
-    `Could not abort multipart upload ${upload.uploadId} of s3://${upload.bucket}/${upload.key} after a failed write (${reason}); ` +
-      "its parts stay billed until a lifecycle rule (AbortIncompleteMultipartUpload) removes them.",
+    upload.uploadId === undefined
+      ? `Could not delete ${where} after a failed write whose PutObject went unanswered (${reason}); the store may hold it.`
+      : `Could not abort multipart upload ${upload.uploadId} of ${where} after a failed write (${reason}); ` +
+          "its parts stay billed until a lifecycle rule (AbortIncompleteMultipartUpload) removes them.",
     { code: "MEDIAGATE_S3_CLEANUP" },
   );
 }

@@ -39,7 +39,7 @@ export interface StreamingUploadInput {
   /** Overrides MAX_COPY_BYTES, for tests of the limit. */
   maxCopyBytes?: number;
   /** Told when an upload could not be cleaned up after a failure (the error is not lost). */
-  onCleanupFailure: (error: unknown, upload: { key: string; uploadId: string }) => void;
+  onCleanupFailure: (error: unknown, upload: { key: string; uploadId?: string }) => void;
 }
 
 export interface StreamingUploadResult {
@@ -202,16 +202,22 @@ export async function streamingUpload(input: StreamingUploadInput): Promise<Stre
 /**
  * Leaves nothing behind once every request of the write has ended. A CreateMultipartUpload
  * that timed out may still have opened an upload whose id never arrived: that one only a
- * lifecycle rule (AbortIncompleteMultipartUpload) can remove.
+ * lifecycle rule (AbortIncompleteMultipartUpload) can remove. A PutObject or a completion
+ * that went unanswered may have created the object all the same: it is deleted, which on an
+ * overwrite also removes the object it may have replaced (S3 has no delete conditional on
+ * what this write stored).
  */
 async function discard(input: StreamingUploadInput, requests: UploadRequests): Promise<void> {
   const { client, bucket, key } = input;
   const uploadId = requests.uploadId;
-  if (uploadId === undefined) return;
   const send = { abortSignal: AbortSignal.timeout(CLEANUP_TIMEOUT_MS) };
   const deleteObject = () =>
     client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), send);
   try {
+    if (uploadId === undefined) {
+      if (requests.putUnanswered) await deleteObject();
+      return;
+    }
     if (requests.completed) {
       // Completion won the race with the failure: the object is this failed write's.
       await deleteObject();
@@ -228,7 +234,7 @@ async function discard(input: StreamingUploadInput, requests: UploadRequests): P
       await deleteObject();
     }
   } catch (err) {
-    input.onCleanupFailure(err, { key, uploadId });
+    input.onCleanupFailure(err, uploadId === undefined ? { key } : { key, uploadId });
   }
 }
 

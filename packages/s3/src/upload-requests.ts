@@ -2,6 +2,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   type CreateMultipartUploadCommandOutput,
+  PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
 
@@ -26,7 +27,8 @@ export const CLEANUP_TIMEOUT_MS = 30_000;
  *   the other workers read and upload the rest of a 2 GB body first;
  * - know when nothing is in flight any more, so AbortMultipartUpload is the last word and
  *   no part can land after it;
- * - know the upload id, and whether completion was attempted or confirmed.
+ * - know the upload id, whether completion was attempted or confirmed, and whether a single
+ *   PutObject went out without an answer.
  */
 export class UploadRequests {
   readonly client: S3Client;
@@ -36,6 +38,11 @@ export class UploadRequests {
   completeSent = false;
   /** CompleteMultipartUpload succeeded: the object exists. */
   completed = false;
+  /**
+   * A single PutObject was sent and never answered (cancelled, or its connection lost): the
+   * store may have created the object all the same.
+   */
+  putUnanswered = false;
   private readonly controller = new AbortController();
   private readonly running = new Set<Promise<unknown>>();
   private reason: { value: unknown } | undefined;
@@ -94,12 +101,15 @@ export class UploadRequests {
       return Promise.reject(err);
     }
     if (command instanceof CompleteMultipartUploadCommand) this.completeSent = true;
+    const isPut = command instanceof PutObjectCommand;
+    if (isPut) this.putUnanswered = true;
     const signal =
       command instanceof CreateMultipartUploadCommand
         ? AbortSignal.timeout(CLEANUP_TIMEOUT_MS)
         : this.controller.signal;
     const request = base.send(command, { ...options, abortSignal: signal }).then(
       (output) => {
+        if (isPut) this.putUnanswered = false;
         if (command instanceof CreateMultipartUploadCommand) {
           this.uploadId = (output as CreateMultipartUploadCommandOutput).UploadId;
         } else if (command instanceof CompleteMultipartUploadCommand) {
@@ -108,6 +118,8 @@ export class UploadRequests {
         return output;
       },
       (err: unknown) => {
+        // An error answer from the store means it refused the object.
+        if (isPut && httpStatus(err) !== undefined) this.putUnanswered = false;
         this.stop(err);
         throw err;
       },
@@ -117,4 +129,10 @@ export class UploadRequests {
     request.then(forget, forget);
     return request;
   }
+}
+
+function httpStatus(err: unknown): number | undefined {
+  const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata
+    ?.httpStatusCode;
+  return typeof status === "number" && status > 0 ? status : undefined;
 }

@@ -258,10 +258,50 @@ describe("a completion that took effect although the write was stopped", () => {
   });
 });
 
+describe("a single PutObject whose fate is unknown", () => {
+  it("deletes the object when the PUT took effect but its answer never came", async () => {
+    const key = freshKey("put-anyway.bin");
+    const fault = server.proxy.injectFault({
+      match: (r) => r.operation === "PutObject" && r.key === key,
+      fault: { type: "lose-answer" },
+    });
+    const controller = new AbortController();
+    const writing = adapter.write(key, meteredBody(1024).stream, { signal: controller.signal });
+    writing.catch(() => undefined);
+    const put = await sawRequest(
+      (r) => r.operation === "PutObject" && r.key === key && r.upstreamStatus === 200,
+    );
+    // s3rver has stored the object; the write never heard.
+    expect((await adapter.stat(key)).size).toBe(1024);
+    controller.abort();
+    await expectStorageError(writing, "Aborted");
+    fault.remove();
+    await server.proxy.idle();
+    expect(put.outcome).toBe("client-aborted");
+    const deletes = requestsFor("DeleteObject", key);
+    expect(deletes).toHaveLength(1);
+    expect(deletes[0]?.startedAt).toBeGreaterThan(put.startedAt);
+    await expectStorageError(adapter.stat(key), "NotFound");
+  });
+
+  it("sends no delete when the store answered the PUT with an error (it stored nothing)", async () => {
+    const key = freshKey("put-refused.bin");
+    const fault = server.proxy.injectFault({
+      match: (r) => r.operation === "PutObject" && r.key === key,
+      fault: { type: "error", status: 403, code: "AccessDenied" },
+    });
+    await expectStorageError(adapter.write(key, meteredBody(1024).stream), "Unauthorized");
+    fault.remove();
+    await server.proxy.idle();
+    expect(requestsFor("PutObject", key).length).toBeGreaterThan(0);
+    expect(requestsFor("DeleteObject", key)).toEqual([]);
+  });
+});
+
 describe("when the abort itself fails", () => {
   it("reports the upload it could not abort, and still rejects with the original error", async () => {
     const key = freshKey("unabortable.bin");
-    const reported: { uploadId: string; key: string; bucket: string }[] = [];
+    const reported: { uploadId?: string; key: string; bucket: string }[] = [];
     const reporting = adapterFor(server, {
       partSize: PART,
       onCleanupFailure: (_error, upload) => reported.push(upload),

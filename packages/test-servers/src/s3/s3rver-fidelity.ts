@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -81,20 +81,39 @@ function writePartsWholeOrNotAtAll(store: FilesystemStore, uploads: UploadRegist
 }
 
 /**
- * s3rver's object store, except that a PutObject whose body breaks off leaves no object. (An
- * interrupted overwrite loses the old object too: s3rver truncated it in place already.)
+ * s3rver's object store, except that a PutObject whose body breaks off leaves no object and
+ * the previous one (if any) intact. s3rver pipes the body straight into the object's file
+ * without listening for the body's errors: an interrupted PUT leaves its truncated file as
+ * the object, and the store call never settles. Here the body goes to a temp file beside the
+ * object (never listed: its name does not end in the object suffix), renamed into place once
+ * complete.
  */
 function writeObjectsWholeOrNotAtAll(store: FilesystemStore): void {
   const putObject = store.putObject.bind(store);
   store.putObject = async (object) => {
+    if (Buffer.isBuffer(object.content)) return putObject(object);
+    const objectPath = store.getResourcePath(object.bucket, object.key, "object");
+    await mkdir(path.dirname(objectPath), { recursive: true });
+    const temp = `${objectPath}.partial-${randomBytes(8).toString("hex")}`;
+    const md5 = createHash("md5");
+    let size = 0;
+    const measure = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        md5.update(chunk);
+        size += chunk.length;
+        callback(null, chunk);
+      },
+    });
     try {
-      return await putObject(object);
+      await pipeline(object.content, measure, createWriteStream(temp));
+      await rename(temp, objectPath);
     } catch (err) {
-      const objectPath = store.getResourcePath(object.bucket, object.key, "object");
-      await rm(objectPath, { force: true });
-      await rm(store.getResourcePath(object.bucket, object.key, "metadata.json"), { force: true });
+      await rm(temp, { force: true });
       throw err;
     }
+    const digest = md5.digest("hex");
+    await store.putMetadata(object.bucket, object.key, object.metadata, digest);
+    return { size, md5: digest };
   };
 }
 

@@ -41,10 +41,21 @@ export interface FilesystemStore {
     partNumber: string,
     content: Readable,
   ): Promise<{ size: number; md5: string }>;
-  putObject(object: { bucket: string; key: string; content: Readable | Buffer }): Promise<{
+  putObject(object: {
+    bucket: string;
+    key: string;
+    content: Readable | Buffer;
+    metadata: Record<string, string>;
+  }): Promise<{
     size: number;
     md5: string;
   }>;
+  putMetadata(
+    bucket: string,
+    key: string,
+    metadata: Record<string, string>,
+    md5: string | undefined,
+  ): Promise<void>;
   getResourcePath(bucket: string, key: string | undefined, resource: string): string;
 }
 
