@@ -16,7 +16,7 @@ import {
   type FileHandle,
 } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
-import { addAbortSignal, Transform, type Readable } from "node:stream";
+import { addAbortSignal, Transform, Writable, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
   BaseAdapter,
@@ -44,6 +44,13 @@ export interface FsAdapterOptions {
    * path fails `check()` with NotFound instead of quietly filling a new folder.
    */
   createRoot?: boolean;
+  /**
+   * fsync each object's data, sidecar and folder before its write resolves (default), so a
+   * stored upload survives a power loss or kernel crash. Off, writes are as durable as the
+   * page cache: still atomic (a crashed process never leaves a half-written object), but
+   * the last seconds of uploads can vanish with the machine.
+   */
+  durable?: boolean;
 }
 
 const errno = (err: unknown) => (err as NodeJS.ErrnoException | undefined)?.code;
@@ -81,7 +88,11 @@ export class FsAdapter extends BaseAdapter {
   /** The root as given, made absolute. */
   readonly root: string;
   private readonly createRoot: boolean;
+  /** Whether writes are fsynced before they resolve (see FsAdapterOptions.durable). */
+  readonly durable: boolean;
   private layoutPromise: Promise<Layout> | undefined;
+  /** The temp folder's real path, for the layout it was resolved in. */
+  private tmpDir: { layout: Layout; real: Promise<string> } | undefined;
 
   constructor(options: FsAdapterOptions) {
     super();
@@ -92,6 +103,7 @@ export class FsAdapter extends BaseAdapter {
     }
     this.root = resolve(options.root);
     this.createRoot = options.createRoot ?? false;
+    this.durable = options.durable ?? true;
   }
 
   protected override classifyError(err: unknown): StorageErrorCode | undefined {
@@ -132,14 +144,29 @@ export class FsAdapter extends BaseAdapter {
   ): Promise<ObjectInfo> {
     const { signal } = options;
     const layout = await this.layout();
-    const tmpDir = await ensureDirInside(layout.root, layout.tmpDir, "write", key);
-    const tmpName = randomUUID();
-    const tmpPath = join(tmpDir, tmpName);
+    const temp = await this.openTemp(layout);
+    let open = true;
+    const closeTemp = async () => {
+      if (!open) return;
+      open = false;
+      await temp.handle.close();
+    };
     let publishedSidecar: string | undefined;
     let committed = false;
+    // Made ready once the body has ended (a process killed while streaming leaves only its
+    // temp file), alongside the data's fsync: a small upload's latency is a chain of
+    // filesystem round trips, so the independent ones overlap.
+    let target: Promise<string> | undefined;
+    let sidecarDir: Promise<string> | undefined;
     try {
-      const etag = await streamToFile(body, tmpPath, signal, options.contentLength, key);
+      const etag = await streamToFile(body, temp.handle, signal, options.contentLength, key);
       signal.throwIfAborted();
+      target = quiet(this.objectTarget(layout, key));
+      sidecarDir = quiet(ensureDirInside(layout.root, layout.sidecarDir(key), "write", key));
+      const dataSynced = quiet(this.durable ? temp.handle.sync() : Promise.resolve());
+      const stats = await temp.handle.stat({ bigint: true });
+      // The sidecar is written while the data is synced: both finish before the rename.
+      const dataDone = quiet(dataSynced.then(closeTemp));
 
       const described = {
         key,
@@ -151,29 +178,33 @@ export class FsAdapter extends BaseAdapter {
         // The sidecar is written after the data anyway: it carries what the body revealed.
         metadata: resolveFinalMetadata(options, key),
       };
-      const target = await this.objectTarget(layout, key);
-      const previous = await versionAt(target);
-      const { sidecar, stats } = await this.publishMetadata(
-        layout,
+      const targetPath = await target;
+      const previous = await versionAt(targetPath);
+      const published = await this.publishMetadata(
         described,
-        tmpPath,
-        tmpName,
+        await sidecarDir,
+        temp.path,
+        stats,
         previous,
+        dataDone,
       );
-      publishedSidecar = layout.sidecarPath(key, versionName(sidecar));
+      publishedSidecar = join(await sidecarDir, `${versionName(published.sidecar)}.json`);
+      await dataDone;
       signal.throwIfAborted();
 
-      const parent = await this.commit(layout, key, tmpPath);
+      const parent = await this.commit(layout, key, temp.path, targetPath);
       committed = true;
-      await fsyncDir(parent);
+      if (this.durable) await fsyncDir(parent);
       if (previous !== undefined) {
         await unlink(layout.sidecarPath(key, versionName(previous))).catch(() => undefined);
       }
-      return infoFrom(key, stats, sidecar);
+      return infoFrom(key, published.stats, published.sidecar);
     } catch (err) {
       if (!committed) {
-        await rm(tmpPath, { force: true }).catch(() => undefined);
+        await closeTemp().catch(() => undefined);
+        await rm(temp.path, { force: true }).catch(() => undefined);
         if (publishedSidecar) await rm(publishedSidecar, { force: true }).catch(() => undefined);
+        await removeIfEmpty(layout.root, target, sidecarDir);
       }
       throw this.writeError(err, key);
     }
@@ -333,28 +364,24 @@ export class FsAdapter extends BaseAdapter {
 
   /**
    * Publishes the sidecar for the temp file's version, first making sure that version
-   * differs from the one being replaced and from any sidecar already stored.
+   * differs from the one being replaced and from any sidecar already stored. `dataDone`
+   * settles once the temp file is synced and closed; its mtime may only be moved after that.
    */
   private async publishMetadata(
-    layout: Layout,
     described: Omit<Sidecar, "size" | "mtimeMs">,
+    dir: string,
     tmpPath: string,
-    tmpName: string,
+    written: BigIntStats,
     previous: FileVersion | undefined,
+    dataDone: Promise<void>,
   ): Promise<{ sidecar: Sidecar; stats: BigIntStats }> {
     const { key } = described;
-    const dir = await ensureDirInside(layout.root, layout.sidecarDir(key), "write", key);
+    let stats = written;
     for (let attempt = 1; ; attempt++) {
-      const stats = await stat(tmpPath, { bigint: true });
       const sidecar: Sidecar = { ...described, ...fileVersion(stats) };
       if (
         !(previous && sameVersion(previous, sidecar)) &&
-        (await publishSidecar(
-          sidecar,
-          dirname(tmpPath),
-          tmpName,
-          join(dir, `${versionName(sidecar)}.json`),
-        ))
+        (await publishSidecar(sidecar, join(dir, `${versionName(sidecar)}.json`), this.durable))
       ) {
         return { sidecar, stats };
       }
@@ -368,22 +395,60 @@ export class FsAdapter extends BaseAdapter {
           },
         );
       }
+      // Rare: same size, same millisecond as a version already described. Move the mtime on.
+      await dataDone;
       const later = new Date(sidecar.mtimeMs + attempt);
       await utimes(tmpPath, later, later);
+      if (this.durable) await syncFile(tmpPath);
+      stats = await stat(tmpPath, { bigint: true });
     }
   }
 
-  /** Renames the temp file onto the key (the commit point); returns the real parent folder. */
-  private async commit(layout: Layout, key: string, tmpPath: string): Promise<string> {
+  /**
+   * Opens a new temp file for a write. The temp folder's real path is resolved once and
+   * remembered; if the folder has gone (a swept or remounted volume), it is made again.
+   */
+  private async openTemp(layout: Layout): Promise<{ handle: FileHandle; path: string }> {
     for (let attempt = 1; ; attempt++) {
-      const target = await this.objectTarget(layout, key);
+      if (this.tmpDir?.layout !== layout) {
+        this.tmpDir = {
+          layout,
+          real: ensureDirInside(layout.root, layout.tmpDir, "write").catch((err: unknown) => {
+            this.tmpDir = undefined;
+            throw err;
+          }),
+        };
+      }
+      const path = join(await this.tmpDir.real, randomUUID());
+      try {
+        // Opened here rather than by a stream, so the file exists (and is ours to remove)
+        // before any abort can race the open.
+        return { handle: await open(path, "wx", 0o644), path };
+      } catch (err) {
+        if (errno(err) !== "ENOENT" || attempt >= 2) throw err;
+        this.tmpDir = undefined;
+      }
+    }
+  }
+
+  /**
+   * Renames the temp file onto the key (the commit point); returns the real parent folder.
+   * `target` was resolved earlier; if a delete pruned its folder meanwhile, it is made again.
+   */
+  private async commit(
+    layout: Layout,
+    key: string,
+    tmpPath: string,
+    target: string,
+  ): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
       try {
         await rename(tmpPath, target);
         return dirname(target);
       } catch (err) {
-        // A delete pruned the freshly emptied parent between mkdir and rename: make it again.
         if (errno(err) !== "ENOENT" || attempt >= MAX_RENAME_ATTEMPTS) throw err;
       }
+      target = await this.objectTarget(layout, key);
     }
   }
 
@@ -465,10 +530,13 @@ export class FsAdapter extends BaseAdapter {
   }
 }
 
-/** Streams the body into a new file, fsyncs it, and returns the bytes' md5 (the etag). */
+/**
+ * Streams the body into the open temp file (leaving it open: the caller syncs and closes
+ * it) and returns the bytes' md5 (the etag).
+ */
 async function streamToFile(
   body: Readable,
-  path: string,
+  handle: FileHandle,
   signal: AbortSignal,
   contentLength: number | undefined,
   key: string,
@@ -482,17 +550,7 @@ async function streamToFile(
       done(null, chunk);
     },
   });
-  // Opened here rather than by the stream, so the file exists (and is ours to remove)
-  // before any abort can race the open. The stream owns the handle from here on: it
-  // fsyncs (`flush`) and closes it on success, and closes it when destroyed on failure.
-  const handle = await open(path, "wx", 0o644);
-  const file = handle.createWriteStream({ flush: true });
-  try {
-    await pipeline(body, meter, file, { signal });
-  } catch (err) {
-    if (!file.closed) await new Promise<void>((done) => file.once("close", () => done()));
-    throw err;
-  }
+  await pipeline(body, meter, new HandleSink(handle), { signal });
   if (contentLength !== undefined && bytes !== contentLength) {
     throw new StorageError(
       "InvalidArgument",
@@ -501,6 +559,55 @@ async function streamToFile(
     );
   }
   return hash.digest("hex");
+}
+
+/**
+ * Writes into a FileHandle it does not own (fs.WriteStream on a handle closes it when it
+ * ends, or keeps it referenced so it cannot be closed): the write path still has to stat,
+ * sync and close the file itself. Queued chunks go out in one writev.
+ */
+class HandleSink extends Writable {
+  readonly #handle: FileHandle;
+
+  constructor(handle: FileHandle) {
+    super({ highWaterMark: 64 * 1024 });
+    this.#handle = handle;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void) {
+    writeAll(this.#handle, [chunk]).then(() => done(), done);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
+    writeAll(
+      this.#handle,
+      chunks.map((c) => c.chunk),
+    ).then(() => done(), done);
+  }
+}
+
+/** writev until every byte is written (a regular file may take a write only in part). */
+async function writeAll(handle: FileHandle, buffers: Buffer[]): Promise<void> {
+  let pending = buffers;
+  while (pending.length > 0) {
+    const { bytesWritten } = await handle.writev(pending);
+    let skip = bytesWritten;
+    const rest: Buffer[] = [];
+    for (const buffer of pending) {
+      if (skip >= buffer.length) skip -= buffer.length;
+      else {
+        rest.push(skip > 0 ? buffer.subarray(skip) : buffer);
+        skip = 0;
+      }
+    }
+    pending = rest;
+  }
+}
+
+/** A promise whose rejection is handled by whoever awaits it later, not reported as unhandled. */
+function quiet<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 function infoFrom(key: string, stats: BigIntStats, sidecar: Sidecar): ObjectInfo {
@@ -530,12 +637,33 @@ async function versionAt(path: string): Promise<FileVersion | undefined> {
 
 /** Makes a rename durable: the new directory entry is only on disk once its folder is synced. */
 async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
+  await syncFile(dir);
+}
+
+async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, "r");
   try {
     await handle.sync();
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * After a failed write, the folders made ready for it, if nothing else uses them: the key's
+ * sidecar folder (a concurrent write of the same key may still hold it: rmdir leaves a
+ * non-empty folder alone) and the object's parent folders (a concurrent write into one
+ * finds it gone at its rename and makes it again).
+ */
+async function removeIfEmpty(
+  root: string,
+  target: Promise<string> | undefined,
+  sidecarDir: Promise<string> | undefined,
+): Promise<void> {
+  const dir = await sidecarDir?.catch(() => undefined);
+  if (dir) await rmdir(dir).catch(() => undefined);
+  const path = await target?.catch(() => undefined);
+  if (path) await pruneEmptyFolders(root, dirname(path));
 }
 
 /** Removes `dir` and its ancestors while they are empty, stopping at (never removing) root. */

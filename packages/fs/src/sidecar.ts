@@ -1,4 +1,4 @@
-import { link, readdir, readFile, unlink, writeFile } from "node:fs/promises";
+import { open, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { isValidKey, type Metadata } from "@mediagate/core";
 
@@ -67,30 +67,38 @@ function parseSidecar(text: string, key: string): Sidecar | undefined {
 }
 
 /**
- * Writes the sidecar durably under `finalPath`, refusing to replace an existing one: it is
- * written and fsynced under a temp name, then hard-linked into place, which fails with
- * EEXIST instead of overwriting. Returns false when `finalPath` was already taken.
+ * Writes the sidecar under `path`, refusing to replace an existing one (O_EXCL): returns
+ * false when `path` was already taken. With `durable`, it is fsynced before this resolves.
+ *
+ * It is written in place rather than under a temp name: a reader only looks a sidecar up
+ * after finding a data file of its version, and that file is renamed into place only once
+ * this has resolved. A crash mid-write leaves a sidecar for a version no file has, which no
+ * reader asks for (a later write that lands on that version is refused here and moves its
+ * mtime on, as for any taken version).
  */
 export async function publishSidecar(
   sidecar: Sidecar,
-  tmpDir: string,
-  tmpName: string,
-  finalPath: string,
+  path: string,
+  durable: boolean,
 ): Promise<boolean> {
-  const tmpPath = join(tmpDir, `${tmpName}.json`);
-  await writeFile(tmpPath, JSON.stringify({ format: FORMAT, ...sidecar }), {
-    flag: "wx",
-    flush: true,
-  });
+  let handle;
   try {
-    await link(tmpPath, finalPath);
-    return true;
+    handle = await open(path, "wx", 0o644);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
     throw err;
-  } finally {
-    await unlink(tmpPath).catch(() => undefined);
   }
+  try {
+    await handle.writeFile(JSON.stringify({ format: FORMAT, ...sidecar }));
+    if (durable) await handle.sync();
+  } catch (err) {
+    // Ours (O_EXCL created it): a half-written sidecar must not stay behind.
+    await handle.close().catch(() => undefined);
+    await rm(path, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  await handle.close();
+  return true;
 }
 
 /** Every readable sidecar in a key's sidecar folder (normally one, two during a write). */

@@ -5,17 +5,23 @@ import { describeConformance } from "@mediagate/core/conformance";
 import { FsAdapter } from "../src/index.ts";
 import { debris } from "./debris.ts";
 
-describeConformance({
-  name: "fs",
-  signedUrls: false,
-  setup: async () => {
-    const root = await mkdtemp(join(tmpdir(), "mediagate-fs-conformance-"));
-    return {
-      adapter: new FsAdapter({ root }),
-      leftovers: () => debris(root),
-      teardown: () => rm(root, { recursive: true, force: true }),
-    };
-  },
-  missingBucket: () =>
-    new FsAdapter({ root: join(tmpdir(), `mediagate-missing-${process.pid}-${Date.now()}`) }),
-});
+// The whole suite in both durability modes: turning fsync off must change nothing else.
+for (const durable of [true, false]) {
+  describeConformance({
+    name: durable ? "fs" : "fs (durable: false)",
+    signedUrls: false,
+    setup: async () => {
+      const root = await mkdtemp(join(tmpdir(), "mediagate-fs-conformance-"));
+      return {
+        adapter: new FsAdapter({ root, durable }),
+        leftovers: () => debris(root),
+        teardown: () => rm(root, { recursive: true, force: true }),
+      };
+    },
+    missingBucket: () =>
+      new FsAdapter({
+        root: join(tmpdir(), `mediagate-missing-${process.pid}-${Date.now()}`),
+        durable,
+      }),
+  });
+}

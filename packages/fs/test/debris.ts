@@ -16,7 +16,8 @@ async function filesUnder(dir: string): Promise<string[]> {
 /**
  * What a failed or aborted write could leave behind under `root`: any temp file, and any
  * sidecar that describes no stored version of its object (its data file is missing or
- * has a different size/mtime). Read from disk independently of the adapter's own code.
+ * has a different size/mtime), and any key's sidecar folder left empty. Read from disk
+ * independently of the adapter's own code.
  */
 export async function debris(root: string): Promise<string[]> {
   const found = (await filesUnder(join(root, RESERVED_DIR, "tmp"))).map((p) => `temp file ${p}`);
@@ -33,5 +34,19 @@ export async function debris(root: string): Promise<string[]> {
       stats && Number(stats.size) === size && Number(stats.mtimeNs / 1_000_000n) === mtimeMs;
     if (!matches) found.push(`orphan sidecar ${path} (key ${key})`);
   }
+  for (const dir of await keyFolders(join(root, RESERVED_DIR, "meta"))) {
+    if ((await readdir(dir)).length === 0) found.push(`empty sidecar folder ${dir}`);
+  }
   return found;
+}
+
+/** The per-key sidecar folders: meta/<fan-out>/<sha256 of the key>. */
+async function keyFolders(meta: string): Promise<string[]> {
+  const folders: string[] = [];
+  for (const fanOut of await readdir(meta).catch(() => [] as string[])) {
+    for (const entry of await readdir(join(meta, fanOut), { withFileTypes: true })) {
+      if (entry.isDirectory()) folders.push(join(meta, fanOut, entry.name));
+    }
+  }
+  return folders;
 }
