@@ -1,4 +1,4 @@
-import { randomUUID, createHash } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { constants, type BigIntStats } from "node:fs";
 import {
   lstat,
@@ -16,7 +16,7 @@ import {
   type FileHandle,
 } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
-import { addAbortSignal, Transform, Writable, type Readable } from "node:stream";
+import { addAbortSignal, Writable, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
   BaseAdapter,
@@ -69,7 +69,7 @@ const MAX_DESCRIBE_ATTEMPTS = 5;
  * fsync it, and rename it onto the key's path: an object is either absent or complete,
  * never half-written, even across a crash.
  *
- * Content type, disposition, metadata and etag live in a sidecar under
+ * Content type, disposition and metadata live in a sidecar under
  * `.mediagate/meta/<hash of key>/<version>.json`, where the version is the data file's size
  * and mtime (ms). Two files cannot be swapped in one atomic step, so instead of ordering two
  * renames and hoping, each sidecar is bound to the exact bytes it describes: a reader
@@ -80,8 +80,9 @@ const MAX_DESCRIBE_ATTEMPTS = 5;
  * file); a crash between the steps leaves only an unused sidecar, never a wrong one.
  * Size + mtime, unlike the inode, survive `cp -a`, `rsync -a` and tar, so a restored backup
  * keeps its metadata. A write whose file would get the same identity as the version it
- * replaces (same size, same millisecond) moves its mtime on first. Files without a sidecar
- * (copied in by hand) are served as application/octet-stream with an identity-based etag.
+ * replaces (same size, same millisecond) moves its mtime on first, so the version also
+ * serves as the etag: distinct for every write, with no digest of the bytes to compute.
+ * Files without a sidecar (copied in by hand) are served as application/octet-stream.
  */
 export class FsAdapter extends BaseAdapter {
   readonly name = "fs";
@@ -159,7 +160,7 @@ export class FsAdapter extends BaseAdapter {
     let target: Promise<string> | undefined;
     let sidecarDir: Promise<string> | undefined;
     try {
-      const etag = await streamToFile(body, temp.handle, signal, options.contentLength, key);
+      await streamToFile(body, temp.handle, signal, options.contentLength, key);
       signal.throwIfAborted();
       target = quiet(this.objectTarget(layout, key));
       sidecarDir = quiet(ensureDirInside(layout.root, layout.sidecarDir(key), "write", key));
@@ -170,7 +171,6 @@ export class FsAdapter extends BaseAdapter {
 
       const described = {
         key,
-        etag,
         contentType: options.contentType,
         ...(options.contentDisposition === undefined
           ? {}
@@ -368,7 +368,7 @@ export class FsAdapter extends BaseAdapter {
    * settles once the temp file is synced and closed; its mtime may only be moved after that.
    */
   private async publishMetadata(
-    described: Omit<Sidecar, "size" | "mtimeMs">,
+    described: Omit<Sidecar, "size" | "mtimeMs" | "etag">,
     dir: string,
     tmpPath: string,
     written: BigIntStats,
@@ -378,7 +378,8 @@ export class FsAdapter extends BaseAdapter {
     const { key } = described;
     let stats = written;
     for (let attempt = 1; ; attempt++) {
-      const sidecar: Sidecar = { ...described, ...fileVersion(stats) };
+      const version = fileVersion(stats);
+      const sidecar: Sidecar = { ...described, ...version, etag: versionName(version) };
       if (
         !(previous && sameVersion(previous, sidecar)) &&
         (await publishSidecar(sidecar, join(dir, `${versionName(sidecar)}.json`), this.durable))
@@ -531,8 +532,9 @@ export class FsAdapter extends BaseAdapter {
 }
 
 /**
- * Streams the body into the open temp file (leaving it open: the caller syncs and closes
- * it) and returns the bytes' md5 (the etag).
+ * Streams the body into the open temp file, leaving it open (the caller syncs and closes
+ * it). Nothing hashes the bytes: the etag names the file's version, which every write
+ * makes distinct (see publishMetadata), so a busy gateway spends no CPU on a digest here.
  */
 async function streamToFile(
   body: Readable,
@@ -540,25 +542,16 @@ async function streamToFile(
   signal: AbortSignal,
   contentLength: number | undefined,
   key: string,
-): Promise<string> {
-  const hash = createHash("md5");
-  let bytes = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      done(null, chunk);
-    },
-  });
-  await pipeline(body, meter, new HandleSink(handle), { signal });
-  if (contentLength !== undefined && bytes !== contentLength) {
+): Promise<void> {
+  const sink = new HandleSink(handle);
+  await pipeline(body, sink, { signal });
+  if (contentLength !== undefined && sink.bytes !== contentLength) {
     throw new StorageError(
       "InvalidArgument",
-      `write "${key}": the body had ${bytes} bytes but contentLength said ${contentLength}.`,
+      `write "${key}": the body had ${sink.bytes} bytes but contentLength said ${contentLength}.`,
       { operation: "write", key },
     );
   }
-  return hash.digest("hex");
 }
 
 /**
@@ -568,6 +561,8 @@ async function streamToFile(
  */
 class HandleSink extends Writable {
   readonly #handle: FileHandle;
+  /** Bytes written so far. */
+  bytes = 0;
 
   constructor(handle: FileHandle) {
     super({ highWaterMark: 64 * 1024 });
@@ -575,14 +570,14 @@ class HandleSink extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void) {
+    this.bytes += chunk.length;
     writeAll(this.#handle, [chunk]).then(() => done(), done);
   }
 
   override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
-    writeAll(
-      this.#handle,
-      chunks.map((c) => c.chunk),
-    ).then(() => done(), done);
+    const buffers = chunks.map((c) => c.chunk);
+    for (const buffer of buffers) this.bytes += buffer.length;
+    writeAll(this.#handle, buffers).then(() => done(), done);
   }
 }
 
