@@ -2,10 +2,8 @@ import type { Readable } from "node:stream";
 import type { ContainerClient } from "@azure/storage-blob";
 import {
   BaseAdapter,
-  KeyPrefix,
   StorageError,
   encodeMetadata,
-  isValidKey,
   resolveFinalMetadata,
   type ByteRange,
   type ListEntry,
@@ -22,7 +20,7 @@ import {
   type AzureCredentialKind,
 } from "./connection.ts";
 import { download } from "./download.ts";
-import { classifyAzureError } from "./errors.ts";
+import { azureErrorCode, classifyAzureError } from "./errors.ts";
 import { bareEtag, objectInfo } from "./object-info.ts";
 import type { UrlSigner } from "./signing.ts";
 
@@ -62,12 +60,12 @@ export class AzureBlobAdapter extends BaseAdapter {
    * Undefined with a SAS token or an anonymous client; `supportsSignedUrls()` tells.
    */
   readonly signedUrl: ((key: string, options: SignedUrlOptions) => Promise<string>) | undefined;
-  readonly #prefix: KeyPrefix;
   readonly #bufferSize: number;
   readonly #concurrency: number;
 
   constructor(options: AzureBlobAdapterOptions) {
-    super();
+    // The base checks that every key still fits Azure's 1024 characters once prefixed.
+    super({ prefix: options.prefix });
     this.#bufferSize = checkedInteger(
       "bufferSize",
       options.bufferSize ?? DEFAULT_BUFFER_SIZE,
@@ -80,7 +78,6 @@ export class AzureBlobAdapter extends BaseAdapter {
       1,
       64,
     );
-    this.#prefix = new KeyPrefix(options.prefix);
     const connection = resolveConnection(options);
     this.containerClient = connection.containerClient;
     this.credentialKind = connection.kind;
@@ -152,13 +149,13 @@ export class AzureBlobAdapter extends BaseAdapter {
     options: { pageSize: number; signal: AbortSignal | undefined },
   ): AsyncIterable<ListEntry> {
     const pages = this.containerClient
-      .listBlobsFlat({ prefix: this.#prefix.apply(prefix), abortSignal: options.signal })
+      .listBlobsFlat({ prefix: this.keyPrefix.apply(prefix), abortSignal: options.signal })
       .byPage({ maxPageSize: options.pageSize });
     for await (const page of pages) {
       for (const item of page.segment.blobItems) {
-        const key = this.#prefix.strip(item.name);
-        // Blobs other tools wrote under names the key rules refuse could never be read back.
-        if (key === undefined || !isValidKey(key)) continue;
+        const key = this.keyPrefix.strip(item.name);
+        // Names that are not valid keys are dropped by the base, for every adapter alike.
+        if (key === undefined) continue;
         yield {
           key,
           size: item.properties.contentLength ?? 0,
@@ -169,10 +166,24 @@ export class AzureBlobAdapter extends BaseAdapter {
     }
   }
 
+  /**
+   * Azure names what is missing (ContainerNotFound or BlobNotFound), so a delete needs
+   * core's listing probe only when the error code is absent.
+   */
+  protected override async bucketIsMissing(
+    notFound: StorageError,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
+    const code = azureErrorCode(notFound.cause);
+    if (code === "ContainerNotFound") return true;
+    if (code === "BlobNotFound") return false;
+    return super.bucketIsMissing(notFound, signal);
+  }
+
   /** One listing page of one entry: proves the container exists and these credentials can read it. */
   protected async checkBackend(signal: AbortSignal | undefined): Promise<void> {
     await this.containerClient
-      .listBlobsFlat({ prefix: this.#prefix.value || undefined, abortSignal: signal })
+      .listBlobsFlat({ prefix: this.keyPrefix.value || undefined, abortSignal: signal })
       .byPage({ maxPageSize: 1 })
       .next();
   }
@@ -183,7 +194,7 @@ export class AzureBlobAdapter extends BaseAdapter {
   }
 
   #blob(key: string) {
-    return this.containerClient.getBlobClient(this.#prefix.apply(key));
+    return this.containerClient.getBlobClient(this.keyPrefix.apply(key));
   }
 }
 

@@ -14,6 +14,7 @@ import type { TokenCredential } from "@azure/identity";
 import { LOOPBACK_TLS, startAzurite, type AzuriteServer } from "@mediagate/test-servers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AzureBlobAdapter } from "../src/index.ts";
+import { DELEGATION_KEY_MARGIN_MS } from "../src/signing.ts";
 import { NO_RETRIES, deadPort, sharedKeyAdapter, signing } from "./azurite.ts";
 import { TestTokenCredential, UnavailableCredential } from "./test-credential.ts";
 
@@ -251,11 +252,21 @@ describe("credential kinds, each against a real Azurite", () => {
       expect((await fetch(forged)).status).toBe(403);
     });
 
-    it("signs for the full seven days", async () => {
+    it("signs for (nearly) seven days, never past the delegation key, which stays under seven", async () => {
       const adapter = entraAdapter();
       await adapter.write("entra/week", streamOf("week"));
+      const before = Date.now();
       const url = await signing(adapter).signedUrl("entra/week", { expiresIn: 7 * 24 * 3600 });
       expect(await fetchText(url)).toMatchObject({ status: 200, text: "week" });
+      const params = new URL(url).searchParams;
+      const sasExpiry = Date.parse(params.get("se") ?? "");
+      const keyExpiry = Date.parse(params.get("ske") ?? "");
+      const week = 7 * 24 * 3600 * 1000;
+      // Requested with a margin, so a local clock running ahead of Azure's is still accepted.
+      expect(keyExpiry).toBeLessThanOrEqual(Date.now() + week - DELEGATION_KEY_MARGIN_MS);
+      expect(keyExpiry).toBeGreaterThan(before + week - DELEGATION_KEY_MARGIN_MS - 60_000);
+      expect(sasExpiry).toBeLessThanOrEqual(keyExpiry);
+      expect(sasExpiry).toBeGreaterThan(before + week - DELEGATION_KEY_MARGIN_MS - 60_000);
     });
 
     it("rejects every call with Unauthorized when no identity is available", async () => {

@@ -13,7 +13,7 @@ import type {
 } from "./adapter.ts";
 import { MAX_SIGNED_URL_EXPIRY_SECONDS } from "./adapter.ts";
 import { StorageError, toStorageError, type StorageErrorCode } from "./errors.ts";
-import { assertValidKey, assertValidPrefix } from "./keys.ts";
+import { KeyPrefix, assertValidKey, assertValidPrefix, isValidKey } from "./keys.ts";
 import { memoizeFinalMetadata } from "./final-metadata.ts";
 import { assertValidMetadata } from "./metadata.ts";
 import { assertValidRangeSpec, type ByteRange } from "./range.ts";
@@ -21,17 +21,34 @@ import { assertValidRangeSpec, type ByteRange } from "./range.ts";
 export const DEFAULT_CONTENT_TYPE = "application/octet-stream";
 export const MAX_PAGE_SIZE = 1000;
 
+export interface BaseAdapterOptions {
+  /**
+   * Namespace inside the bucket/container ("tenant-a/media"). Drivers name objects with
+   * `this.keyPrefix.apply(key)`; the base refuses, before any I/O, every key that would not
+   * fit the backend's limit once the prefix is added.
+   */
+  prefix?: string | undefined;
+}
+
 /**
  * Everything adapters share, so each driver only talks to its backend: key and argument
- * validation before any I/O, one AbortSignal that fires for caller aborts *and* body
- * stream failures, destroying the body on failure, idempotent delete, and translating
- * every thrown error into a StorageError (drivers only add SDK-specific rules through
- * `classifyError`).
+ * validation before any I/O (including that prefix + key fits), one AbortSignal that fires
+ * for caller aborts *and* body stream failures, destroying the body on failure, delete that
+ * is idempotent for missing objects but not for a missing bucket, listings that skip names
+ * which are not valid keys, and translating every thrown error into a StorageError (drivers
+ * only add SDK-specific rules through `classifyError`).
  *
- * Drivers implement the protected `*Object` methods; keys they receive are already valid.
+ * Drivers implement the protected `*Object` methods; keys they receive are already valid
+ * and fit once prefixed.
  */
 export abstract class BaseAdapter implements StorageAdapter {
   abstract readonly name: string;
+  /** The namespace inside the bucket (empty without one): `apply` to name objects, `strip` listings. */
+  protected readonly keyPrefix: KeyPrefix;
+
+  constructor(options: BaseAdapterOptions = {}) {
+    this.keyPrefix = new KeyPrefix(options.prefix);
+  }
 
   /** Stream `body` into `key`. Must reject and leave nothing behind once `signal` aborts. */
   protected abstract writeObject(
@@ -45,9 +62,15 @@ export abstract class BaseAdapter implements StorageAdapter {
     options: { range: ByteRange | undefined; signal: AbortSignal | undefined },
   ): Promise<ReadResult>;
   protected abstract statObject(key: string, signal: AbortSignal | undefined): Promise<ObjectInfo>;
-  /** Remove the object. Throwing NotFound is fine: the base makes delete idempotent. */
+  /**
+   * Remove the object. Throwing NotFound is fine: the base makes delete idempotent, once
+   * `bucketIsMissing` says the NotFound was about the object and not its bucket.
+   */
   protected abstract deleteObject(key: string, signal: AbortSignal | undefined): Promise<void>;
-  /** Yield entries under `prefix` in key order, fetching one page of `pageSize` at a time. */
+  /**
+   * Yield entries under `prefix` in key order, fetching one page of `pageSize` at a time.
+   * Names other tools stored that are not valid keys may be yielded: the base drops them.
+   */
   protected abstract listObjects(
     prefix: string,
     options: { pageSize: number; signal: AbortSignal | undefined },
@@ -95,7 +118,7 @@ export abstract class BaseAdapter implements StorageAdapter {
   }
 
   async read(key: string, options: ReadOptions = {}): Promise<ReadResult> {
-    assertValidKey(key, "read");
+    this.#assertKey(key, "read");
     if (options.range) assertValidRangeSpec(options.range);
     return this.guard("read", key, () =>
       this.readObject(key, { range: options.range, signal: options.signal }),
@@ -103,22 +126,32 @@ export abstract class BaseAdapter implements StorageAdapter {
   }
 
   async stat(key: string, options: OperationOptions = {}): Promise<ObjectInfo> {
-    assertValidKey(key, "stat");
+    this.#assertKey(key, "stat");
     return this.guard("stat", key, () => this.statObject(key, options.signal));
   }
 
   async delete(key: string, options: OperationOptions = {}): Promise<void> {
-    assertValidKey(key, "delete");
+    this.#assertKey(key, "delete");
     try {
       await this.guard("delete", key, () => this.deleteObject(key, options.signal));
     } catch (err) {
-      if (err instanceof StorageError && err.code === "NotFound") return;
-      throw err;
+      if (!(err instanceof StorageError) || err.code !== "NotFound") throw err;
+      // Idempotent for a missing object only: "deleted" from a bucket that does not exist
+      // would hide a misconfigured bucket name until the first read fails.
+      if (await this.bucketIsMissing(err, options.signal)) {
+        throw new StorageError(
+          "NotFound",
+          `delete "${key}": the bucket/container/folder itself does not exist.`,
+          { operation: "delete", key, cause: err.cause ?? err },
+        );
+      }
     }
   }
 
   list(prefix = "", options: ListOptions = {}): AsyncIterable<ListEntry> {
     assertValidPrefix(prefix);
+    // A prefix too long once namespaced could never match a stored name.
+    this.keyPrefix.assertFits(prefix, "list");
     const pageSize = options.pageSize ?? MAX_PAGE_SIZE;
     if (!Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
       throw new StorageError("InvalidArgument", `pageSize must be 1 to ${MAX_PAGE_SIZE}.`, {
@@ -146,10 +179,35 @@ export abstract class BaseAdapter implements StorageAdapter {
   }
 
   /**
+   * Whether a NotFound that `deleteObject` raised means the bucket/container/folder is
+   * missing rather than the object. This default asks the backend: a one-entry listing of
+   * the adapter's namespace fails with NotFound only when the bucket is gone. Its other
+   * failures are reported as the delete's, since which NotFound it was is then unknown.
+   * Drivers whose errors already tell (S3's NoSuchBucket, Azure's ContainerNotFound)
+   * override this to answer without the extra request.
+   */
+  protected async bucketIsMissing(
+    notFound: StorageError,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
+    const probe = this.listObjects("", { pageSize: 1, signal })[Symbol.asyncIterator]();
+    try {
+      await probe.next();
+      return false;
+    } catch (err) {
+      const error = this.translate(err, "delete", notFound.key);
+      if (error.code === "NotFound") return true;
+      throw error;
+    } finally {
+      await probe.return?.()?.catch(() => undefined);
+    }
+  }
+
+  /**
    * Shared argument checks for drivers that offer `signedUrl`: call first, then sign.
    */
   protected validateSignedUrl(key: string, options: SignedUrlOptions): void {
-    assertValidKey(key, "signedUrl");
+    this.#assertKey(key, "signedUrl");
     const { expiresIn } = options;
     if (
       !Number.isInteger(expiresIn) ||
@@ -174,10 +232,21 @@ export abstract class BaseAdapter implements StorageAdapter {
     signal: AbortSignal | undefined,
   ): AsyncGenerator<ListEntry> {
     try {
-      for await (const entry of this.listObjects(prefix, { pageSize, signal })) yield entry;
+      for await (const entry of this.listObjects(prefix, { pageSize, signal })) {
+        // Objects other tools stored under names the key rules refuse ("photos/" folder
+        // placeholders, ".hidden", "a//b") could never be read, stat'ed or deleted through
+        // an adapter, so no adapter lists them.
+        if (isValidKey(entry.key)) yield entry;
+      }
     } catch (err) {
       throw this.translate(err, "list", prefix || undefined);
     }
+  }
+
+  /** The key rules, and that the backend's name (prefix + key) fits its limit. */
+  #assertKey(key: string, operation: string): void {
+    assertValidKey(key, operation);
+    this.keyPrefix.assertFits(key, operation);
   }
 
   private validateWrite(
@@ -185,7 +254,7 @@ export abstract class BaseAdapter implements StorageAdapter {
     body: Readable,
     options: WriteOptions,
   ): Omit<NormalizedWriteOptions, "signal"> {
-    assertValidKey(key, "write");
+    this.#assertKey(key, "write");
     if (!body || typeof (body as Partial<Readable>).pipe !== "function") {
       throw new StorageError("InvalidArgument", "The body must be a readable stream.", {
         operation: "write",

@@ -72,7 +72,10 @@ export function assertValidPrefix(prefix: unknown, operation = "list"): asserts 
 
 /**
  * An optional namespace inside a bucket ("tenant-a/media"), applied by adapters so callers
- * only ever see their own keys.
+ * only ever see their own keys. The backend's name is prefix + key, and that whole name must
+ * fit MAX_KEY_BYTES: `BaseAdapter` checks every key against `keyProblem` before any I/O, so
+ * each adapter refuses an over-long name with InvalidKey instead of sending it to a backend
+ * that would answer 400 (S3, Azure) or even 500 (GCS).
  */
 export class KeyPrefix {
   readonly value: string;
@@ -81,10 +84,40 @@ export class KeyPrefix {
     const trimmed = prefix.replace(/^\/+|\/+$/g, "");
     if (trimmed !== "") assertValidKey(trimmed, "configure");
     this.value = trimmed === "" ? "" : `${trimmed}/`;
+    // A prefix that leaves no room for even a one-byte key can only ever refuse writes.
+    if (utf8Length(this.value) >= MAX_KEY_BYTES) {
+      throw new StorageError(
+        "InvalidKey",
+        `Invalid prefix ${JSON.stringify(prefix)}: must be shorter than ${MAX_KEY_BYTES} bytes, leaving room for keys.`,
+        { operation: "configure" },
+      );
+    }
   }
 
-  /** The backend's name for a caller's key. */
+  /**
+   * Why the backend name for `key` (a valid key or list prefix) would be too long, or
+   * undefined when it fits.
+   */
+  keyProblem(key: string): string | undefined {
+    const bytes = utf8Length(this.value) + utf8Length(key);
+    if (bytes <= MAX_KEY_BYTES) return undefined;
+    return `is ${bytes} bytes once the prefix ${JSON.stringify(this.value)} is added; at most ${MAX_KEY_BYTES} are allowed`;
+  }
+
+  /** Throws StorageError("InvalidKey") unless prefix + `key` fits MAX_KEY_BYTES. */
+  assertFits(key: string, operation?: string): void {
+    const problem = this.keyProblem(key);
+    if (problem) {
+      throw new StorageError("InvalidKey", `Invalid key ${JSON.stringify(key)}: ${problem}.`, {
+        operation,
+        key,
+      });
+    }
+  }
+
+  /** The backend's name for a caller's key; refuses (InvalidKey) a name that would not fit. */
   apply(key: string): string {
+    this.assertFits(key);
     return this.value + key;
   }
 

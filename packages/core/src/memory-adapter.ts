@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ListEntry, NormalizedWriteOptions, ObjectInfo, ReadResult } from "./adapter.ts";
-import { BaseAdapter } from "./base-adapter.ts";
+import { BaseAdapter, type BaseAdapterOptions } from "./base-adapter.ts";
 import { StorageError } from "./errors.ts";
 import { resolveFinalMetadata } from "./final-metadata.ts";
 import { compareKeys } from "./key-order.ts";
@@ -24,13 +24,29 @@ const copyInfo = (info: ObjectInfo): ObjectInfo => ({
  * A StorageAdapter that keeps objects in a Map: for unit tests of code built on adapters,
  * and for testing core itself. It buffers each body (memory is its store), but otherwise
  * behaves like the real backends: validation, ranges, lazy key-ordered listing, and a write
- * that only becomes visible once its body has ended.
+ * that only becomes visible once its body has ended. With `prefix`, objects are stored
+ * under prefix + key, like the cloud adapters do.
  */
 export class MemoryAdapter extends BaseAdapter {
   readonly name = "memory";
-  private readonly objects = new Map<string, StoredObject>();
+  /** By backend name (prefix + key). Shared with the views `withPrefix` hands out. */
+  private objects = new Map<string, StoredObject>();
   /** Keys with a write in progress; a finished or failed write must remove its entry. */
   private readonly staging = new Map<symbol, string>();
+
+  constructor(options: BaseAdapterOptions = {}) {
+    super(options);
+  }
+
+  /**
+   * Another adapter over the same objects, namespaced under `prefix`: what a second,
+   * prefixed adapter on the same bucket would see (for tests of prefixed set-ups).
+   */
+  withPrefix(prefix: string): MemoryAdapter {
+    const view = new MemoryAdapter({ prefix: this.keyPrefix.value + prefix });
+    view.objects = this.objects;
+    return view;
+  }
 
   /** Keys of writes still in progress: what the conformance suite calls leftovers. */
   inFlightWrites(): string[] {
@@ -76,7 +92,7 @@ export class MemoryAdapter extends BaseAdapter {
         metadata,
       };
       // Only now, with the whole body in hand, does the object (or its new version) appear.
-      this.objects.set(key, { bytes, info });
+      this.objects.set(this.keyPrefix.apply(key), { bytes, info });
       return copyInfo(info);
     } finally {
       this.staging.delete(token);
@@ -89,7 +105,7 @@ export class MemoryAdapter extends BaseAdapter {
   ): Promise<ReadResult> {
     options.signal?.throwIfAborted();
     const stored = this.lookup(key, "read");
-    const info = copyInfo(stored.info);
+    const info = { ...copyInfo(stored.info), key };
     if (!options.range) return { info, body: Readable.from([stored.bytes], { objectMode: false }) };
     const range = resolveRange(options.range, stored.bytes.length, key);
     const slice = stored.bytes.subarray(range.start, range.end + 1);
@@ -98,30 +114,34 @@ export class MemoryAdapter extends BaseAdapter {
 
   protected async statObject(key: string, signal: AbortSignal | undefined): Promise<ObjectInfo> {
     signal?.throwIfAborted();
-    return copyInfo(this.lookup(key, "stat").info);
+    return { ...copyInfo(this.lookup(key, "stat").info), key };
   }
 
   protected async deleteObject(key: string, signal: AbortSignal | undefined): Promise<void> {
     signal?.throwIfAborted();
-    this.objects.delete(key);
+    this.objects.delete(this.keyPrefix.apply(key));
   }
 
   protected async *listObjects(
     prefix: string,
     options: { pageSize: number; signal: AbortSignal | undefined },
   ): AsyncIterable<ListEntry> {
+    const namePrefix = this.keyPrefix.apply(prefix);
     let after: string | undefined;
     for (;;) {
       options.signal?.throwIfAborted();
-      // One "page" per round, resumed after the last key like a backend's marker, so keys
+      // One "page" per round, resumed after the last name like a backend's marker, so keys
       // written meanwhile show up exactly as they would on S3.
       const page = [...this.objects.keys()]
-        .filter((k) => k.startsWith(prefix) && (after === undefined || compareKeys(k, after) > 0))
+        .filter(
+          (n) => n.startsWith(namePrefix) && (after === undefined || compareKeys(n, after) > 0),
+        )
         .sort(compareKeys)
         .slice(0, options.pageSize);
-      for (const key of page) {
-        const stored = this.objects.get(key);
-        if (!stored) continue;
+      for (const name of page) {
+        const stored = this.objects.get(name);
+        const key = this.keyPrefix.strip(name);
+        if (!stored || key === undefined) continue;
         const { size, lastModified, etag } = stored.info;
         yield { key, size, lastModified: new Date(lastModified), etag };
       }
@@ -135,7 +155,7 @@ export class MemoryAdapter extends BaseAdapter {
   }
 
   private lookup(key: string, operation: string): StoredObject {
-    const stored = this.objects.get(key);
+    const stored = this.objects.get(this.keyPrefix.apply(key));
     if (!stored) throw new StorageError("NotFound", `No object "${key}".`, { operation, key });
     return stored;
   }

@@ -5,6 +5,7 @@ import {
   isStorageError,
   KeyPrefix,
   keyProblem,
+  MAX_KEY_BYTES,
 } from "../src/index.ts";
 
 describe("key rules", () => {
@@ -82,5 +83,30 @@ describe("KeyPrefix", () => {
   it("is a no-op when empty and rejects invalid prefixes", () => {
     expect(new KeyPrefix().apply("k")).toBe("k");
     expect(() => new KeyPrefix("a/../b")).toThrow(/Invalid key/);
+  });
+
+  it("refuses a backend name longer than MAX_KEY_BYTES, counting the prefix", () => {
+    const prefix = new KeyPrefix("tenant-a");
+    const room = MAX_KEY_BYTES - "tenant-a/".length;
+    expect(prefix.keyProblem("k".repeat(room))).toBeUndefined();
+    expect(prefix.apply("k".repeat(room))).toHaveLength(MAX_KEY_BYTES);
+    expect(prefix.keyProblem("k".repeat(room + 1))).toMatch(/once the prefix/);
+    // Bytes, not characters: "é" is two bytes in UTF-8.
+    expect(prefix.keyProblem("é".repeat(room / 2 + 1))).toBeDefined();
+    const caught = (() => {
+      try {
+        prefix.assertFits("k".repeat(room + 1), "write");
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(caught).toMatchObject({ name: "StorageError", code: "InvalidKey", operation: "write" });
+    expect(() => prefix.apply("k".repeat(room + 1))).toThrow(/once the prefix/);
+  });
+
+  it("refuses a prefix that leaves no room for a key", () => {
+    const longest = `${"p/".repeat(510)}p`; // 1021 bytes, 1022 with its "/"
+    expect(new KeyPrefix(longest).keyProblem("k")).toBeUndefined();
+    expect(() => new KeyPrefix(`${longest}pp`)).toThrow(/leaving room for keys/);
   });
 });

@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { describeConformance, expectStorageError, streamOf } from "../src/conformance/index.ts";
 import { MemoryAdapter } from "../src/index.ts";
 
+let store: MemoryAdapter | undefined;
+
 describeConformance({
   name: "memory",
   signedUrls: false,
@@ -10,7 +12,12 @@ describeConformance({
   largeBodyBytes: 6 * 1024 * 1024,
   setup: async () => {
     const adapter = new MemoryAdapter();
+    store = adapter;
     return { adapter, leftovers: async () => adapter.inFlightWrites() };
+  },
+  prefixed: (prefix) => {
+    if (!store) throw new Error("setup() has not run");
+    return store.withPrefix(prefix);
   },
 });
 
@@ -44,5 +51,17 @@ describe("MemoryAdapter", () => {
     body.end();
     await writing;
     expect(adapter.inFlightWrites()).toEqual([]);
+  });
+
+  it("namespaces a prefixed view of the same objects", async () => {
+    const adapter = new MemoryAdapter();
+    const tenant = adapter.withPrefix("tenant-a");
+    await tenant.write("k", streamOf("mine"));
+    await adapter.write("tenant-b/k", streamOf("theirs"));
+    expect((await adapter.stat("tenant-a/k")).key).toBe("tenant-a/k");
+    expect((await tenant.stat("k")).key).toBe("k");
+    const listed: string[] = [];
+    for await (const entry of tenant.list()) listed.push(entry.key);
+    expect(listed).toEqual(["k"]);
   });
 });

@@ -1,8 +1,6 @@
 import { Bucket, Storage, type StorageOptions } from "@google-cloud/storage";
 import {
   BaseAdapter,
-  isValidKey,
-  KeyPrefix,
   resolveFinalMetadata,
   resolveRange,
   StorageError,
@@ -149,7 +147,6 @@ export class GcsAdapter extends BaseAdapter {
   readonly name = "gcs";
   /** The SDK bucket, for anything the adapter does not cover. */
   readonly bucket: Bucket;
-  private readonly prefix: KeyPrefix;
   private readonly limits: UploadLimits;
   /**
    * Present only when these credentials can sign, so `supportsSignedUrls()` tells the
@@ -158,7 +155,9 @@ export class GcsAdapter extends BaseAdapter {
   declare readonly signedUrl?: (key: string, options: SignedUrlOptions) => Promise<string>;
 
   constructor(config: GcsAdapterConfig | GcsAdapterFromClient) {
-    super();
+    // The base checks that every key still fits GCS's 1024 bytes once prefixed: GCS answers
+    // an over-long name with a bare 400, which could only be reported as Internal.
+    super({ prefix: config.prefix });
     let canSign: boolean;
     if (config.bucket instanceof Bucket) {
       this.bucket = config.bucket;
@@ -171,7 +170,6 @@ export class GcsAdapter extends BaseAdapter {
       }
       ({ bucket: this.bucket, canSign } = clientFromConfig(config as GcsAdapterConfig));
     }
-    this.prefix = new KeyPrefix(config.prefix);
     this.limits = uploadLimits(config);
     if (config.signedUrls ?? canSign) {
       Object.defineProperty(this, "signedUrl", {
@@ -204,7 +202,7 @@ export class GcsAdapter extends BaseAdapter {
     body: Readable,
     options: NormalizedWriteOptions,
   ): Promise<ObjectInfo> {
-    const file = this.bucket.file(this.prefix.apply(key));
+    const file = this.bucket.file(this.keyPrefix.apply(key));
     const meta = await uploadObject(
       file,
       body,
@@ -226,7 +224,7 @@ export class GcsAdapter extends BaseAdapter {
     key: string,
     { range, signal }: { range: ByteRange | undefined; signal: AbortSignal | undefined },
   ): Promise<ReadResult> {
-    const name = this.prefix.apply(key);
+    const name = this.keyPrefix.apply(key);
     const [meta] = await untilAborted(this.bucket.file(name).getMetadata(), signal);
     const info = toObjectInfo(key, meta);
     const resolved = range ? resolveRange(range, info.size, key) : undefined;
@@ -254,14 +252,14 @@ export class GcsAdapter extends BaseAdapter {
 
   protected async statObject(key: string, signal: AbortSignal | undefined): Promise<ObjectInfo> {
     const [meta] = await untilAborted(
-      this.bucket.file(this.prefix.apply(key)).getMetadata(),
+      this.bucket.file(this.keyPrefix.apply(key)).getMetadata(),
       signal,
     );
     return toObjectInfo(key, meta);
   }
 
   protected async deleteObject(key: string, signal: AbortSignal | undefined): Promise<void> {
-    await untilAborted(this.bucket.file(this.prefix.apply(key)).delete(), signal);
+    await untilAborted(this.bucket.file(this.keyPrefix.apply(key)).delete(), signal);
   }
 
   protected async *listObjects(
@@ -272,7 +270,7 @@ export class GcsAdapter extends BaseAdapter {
     do {
       const [files, next] = await untilAborted(
         this.bucket.getFiles({
-          prefix: this.prefix.apply(prefix),
+          prefix: this.keyPrefix.apply(prefix),
           maxResults: pageSize,
           autoPaginate: false,
           ...(pageToken !== undefined && { pageToken }),
@@ -280,10 +278,10 @@ export class GcsAdapter extends BaseAdapter {
         signal,
       );
       for (const file of files) {
-        const key = this.prefix.strip(file.name);
-        // Names that are not keys (folder placeholders like "photos/") cannot be read
-        // through this adapter, so they are not listed either.
-        if (key !== undefined && isValidKey(key)) yield toListEntry(key, file.metadata);
+        const key = this.keyPrefix.strip(file.name);
+        // Names that are not valid keys (folder placeholders like "photos/") are dropped by
+        // the base, for every adapter alike.
+        if (key !== undefined) yield toListEntry(key, file.metadata);
       }
       pageToken = (next as { pageToken?: string } | null | undefined)?.pageToken;
     } while (pageToken);
@@ -295,7 +293,7 @@ export class GcsAdapter extends BaseAdapter {
    */
   protected async checkBackend(signal: AbortSignal | undefined): Promise<void> {
     await untilAborted(
-      this.bucket.getFiles({ prefix: this.prefix.value, maxResults: 1, autoPaginate: false }),
+      this.bucket.getFiles({ prefix: this.keyPrefix.value, maxResults: 1, autoPaginate: false }),
       signal,
     );
   }
@@ -304,7 +302,7 @@ export class GcsAdapter extends BaseAdapter {
     this.validateSignedUrl(key, options);
     return this.guard("signedUrl", key, async () => {
       try {
-        const [url] = await this.bucket.file(this.prefix.apply(key)).getSignedUrl({
+        const [url] = await this.bucket.file(this.keyPrefix.apply(key)).getSignedUrl({
           // The SDK still defaults to V2 signatures; V4 is the current scheme.
           version: "v4",
           action: "read",

@@ -11,8 +11,6 @@ import {
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import {
   BaseAdapter,
-  KeyPrefix,
-  MAX_KEY_BYTES,
   StorageError,
   encodeMetadata,
   rangeHeader,
@@ -106,13 +104,13 @@ export class S3Adapter extends BaseAdapter implements SignedUrlCapable {
   readonly name = "s3";
   readonly bucket: string;
   readonly client: S3Client;
-  private readonly prefix: KeyPrefix;
   private readonly partSize: number;
   private readonly queueSize: number;
   private readonly onCleanupFailure: NonNullable<S3AdapterOptions["onCleanupFailure"]>;
 
   constructor(options: S3AdapterOptions) {
-    super();
+    // The base checks that every key still fits S3's 1024 bytes once the prefix is added.
+    super({ prefix: options.prefix });
     if (typeof options.bucket !== "string" || options.bucket === "") {
       throw configError("bucket is required.");
     }
@@ -135,7 +133,6 @@ export class S3Adapter extends BaseAdapter implements SignedUrlCapable {
       }
     }
     this.bucket = options.bucket;
-    this.prefix = new KeyPrefix(options.prefix);
     this.partSize = partSize;
     this.queueSize = queueSize;
     this.client = options.client ?? createS3Client(options);
@@ -172,7 +169,7 @@ export class S3Adapter extends BaseAdapter implements SignedUrlCapable {
 
   async signedUrl(key: string, options: SignedUrlOptions): Promise<string> {
     this.validateSignedUrl(key, options);
-    const objectKey = this.objectKey(key, "signedUrl");
+    const objectKey = this.keyPrefix.apply(key);
     return this.guard("signedUrl", key, () =>
       getSignedUrl(
         this.client,
@@ -196,7 +193,7 @@ export class S3Adapter extends BaseAdapter implements SignedUrlCapable {
     body: Readable,
     options: NormalizedWriteOptions,
   ): Promise<ObjectInfo> {
-    const objectKey = this.objectKey(key, "write");
+    const objectKey = this.keyPrefix.apply(key);
     const { etag, size } = await streamingUpload({
       client: this.client,
       bucket: this.bucket,
@@ -240,7 +237,7 @@ export class S3Adapter extends BaseAdapter implements SignedUrlCapable {
     const out = await this.client.send(
       new GetObjectCommand({
         Bucket: this.bucket,
-        Key: this.objectKey(key, "read"),
+        Key: this.keyPrefix.apply(key),
         Range: range ? rangeHeader(range) : undefined,
       }),
       { abortSignal: signal },
@@ -277,7 +274,7 @@ export class S3Adapter extends BaseAdapter implements SignedUrlCapable {
 
   protected async statObject(key: string, signal: AbortSignal | undefined): Promise<ObjectInfo> {
     const out = await this.client.send(
-      new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key, "stat") }),
+      new HeadObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix.apply(key) }),
       { abortSignal: signal },
     );
     return toObjectInfo(key, out, out.ContentLength ?? 0);
@@ -285,7 +282,7 @@ export class S3Adapter extends BaseAdapter implements SignedUrlCapable {
 
   protected async deleteObject(key: string, signal: AbortSignal | undefined): Promise<void> {
     await this.client.send(
-      new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key, "delete") }),
+      new DeleteObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix.apply(key) }),
       { abortSignal: signal },
     );
   }
@@ -299,14 +296,14 @@ export class S3Adapter extends BaseAdapter implements SignedUrlCapable {
       const page = await this.client.send(
         new ListObjectsV2Command({
           Bucket: this.bucket,
-          Prefix: this.prefix.apply(prefix),
+          Prefix: this.keyPrefix.apply(prefix),
           MaxKeys: options.pageSize,
           ContinuationToken: token,
         }),
         { abortSignal: options.signal },
       );
       for (const item of page.Contents ?? []) {
-        const key = item.Key === undefined ? undefined : this.prefix.strip(item.Key);
+        const key = item.Key === undefined ? undefined : this.keyPrefix.strip(item.Key);
         if (key === undefined) continue;
         yield {
           key,
@@ -319,20 +316,21 @@ export class S3Adapter extends BaseAdapter implements SignedUrlCapable {
     } while (token !== undefined);
   }
 
-  protected async checkBackend(signal: AbortSignal | undefined): Promise<void> {
-    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal: signal });
+  /**
+   * DeleteObject answers 204 for a missing key, so a NotFound from it is about the bucket
+   * (NoSuchBucket); only a store that answers otherwise needs core's listing probe.
+   */
+  protected override async bucketIsMissing(
+    notFound: StorageError,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
+    const name = notFound.cause instanceof Error ? notFound.cause.name : undefined;
+    if (name === "NoSuchBucket") return true;
+    if (name === "NoSuchKey") return false;
+    return super.bucketIsMissing(notFound, signal);
   }
 
-  /** The S3 key for a caller's key; the prefix must not push it past S3's limit. */
-  private objectKey(key: string, operation: string): string {
-    const objectKey = this.prefix.apply(key);
-    if (Buffer.byteLength(objectKey) > MAX_KEY_BYTES) {
-      throw new StorageError(
-        "InvalidKey",
-        `Key "${key}" is too long once the prefix "${this.prefix.value}" is added (S3 allows ${MAX_KEY_BYTES} bytes).`,
-        { operation, key },
-      );
-    }
-    return objectKey;
+  protected async checkBackend(signal: AbortSignal | undefined): Promise<void> {
+    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal: signal });
   }
 }

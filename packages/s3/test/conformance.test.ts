@@ -1,3 +1,4 @@
+import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { describeConformance } from "@mediagate/core/conformance";
 import type { S3TestServer } from "@mediagate/test-servers";
 import { S3Adapter } from "../src/index.ts";
@@ -5,6 +6,7 @@ import { BUCKET, adapterFor, closedPort, openUploads, startServer } from "./help
 
 let server: S3TestServer;
 let deadPort: number;
+let adapter: S3Adapter;
 
 describeConformance({
   name: "s3 on s3rver",
@@ -12,8 +14,9 @@ describeConformance({
   setup: async () => {
     server = await startServer();
     deadPort = await closedPort();
+    adapter = adapterFor(server);
     return {
-      adapter: adapterFor(server),
+      adapter,
       // Multipart uploads s3rver still holds: every failed write must have aborted its own.
       leftovers: () => openUploads(server),
       teardown: () => server.stop(),
@@ -27,4 +30,14 @@ describeConformance({
       credentials: { ...server.credentials },
     }),
   missingBucket: () => adapterFor(server, { bucket: "no-such-bucket" }),
+  prefixed: (prefix) => adapterFor(server, { prefix }),
+  // Straight through the SDK: names the adapter itself would refuse.
+  rawObjects: {
+    put: async (name, bytes) => {
+      await adapter.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: name, Body: bytes }));
+    },
+    remove: async (name) => {
+      await adapter.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: name }));
+    },
+  },
 });

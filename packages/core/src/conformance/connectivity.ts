@@ -47,6 +47,11 @@ export function connectivityTests(ctx: SuiteContext): void {
       it("check() rejects NotFound when the bucket/container/folder does not exist", async () => {
         await expectStorageError(missingBucket().check(), "NotFound");
       });
+
+      it("delete() rejects NotFound when the bucket is missing: only a missing object is idempotent", async () => {
+        // A "successful" delete there would hide a misconfigured bucket name.
+        await expectStorageError(missingBucket().delete("conformance/missing-bucket"), "NotFound");
+      });
     }
   });
 }

@@ -27,8 +27,28 @@ export interface ConformanceOptions {
   largeBodyBytes?: number;
   /** An adapter pointed at a port where nothing listens: every call must reject Unavailable. */
   unreachable?: () => StorageAdapter;
-  /** An adapter pointed at a bucket/container/folder that does not exist: check() rejects NotFound. */
+  /**
+   * An adapter pointed at a bucket/container/folder that does not exist: check() and
+   * delete() reject NotFound (a delete is idempotent for a missing object only).
+   */
   missingBucket?: () => StorageAdapter;
+  /**
+   * An adapter on the same bucket as `setup`'s, configured with `prefix` (no trailing
+   * '/'). Adapters that take a prefix pass it, so the suite can check that prefix + key
+   * must fit the key length limit.
+   */
+  prefixed?: (prefix: string) => StorageAdapter | Promise<StorageAdapter>;
+  /**
+   * Stores and removes objects under backend names directly (the SDK, or the test
+   * server), bypassing the adapter's key rules: for names other tools can create that are
+   * not valid keys. Names are as `setup`'s adapter sees them (it has no prefix).
+   */
+  rawObjects?: RawObjects;
+}
+
+export interface RawObjects {
+  put(name: string, bytes: Buffer): Promise<void>;
+  remove(name: string): Promise<void>;
 }
 
 export const DEFAULT_LARGE_BODY_BYTES = 12 * 1024 * 1024;

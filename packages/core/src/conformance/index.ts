@@ -10,12 +10,13 @@ import { connectivityTests } from "./connectivity.ts";
 import { finalMetadataTests } from "./final-metadata.ts";
 import { ConformanceContext, type ConformanceOptions } from "./context.ts";
 import { listTests } from "./list.ts";
+import { prefixTests } from "./prefix.ts";
 import { rangeTests } from "./ranges.ts";
 import { roundTripTests } from "./round-trip.ts";
 import { signedUrlTests } from "./signed-urls.ts";
 import { validationTests } from "./validation.ts";
 
-export type { ConformanceOptions, ConformanceTarget, SuiteContext } from "./context.ts";
+export type { ConformanceOptions, ConformanceTarget, RawObjects, SuiteContext } from "./context.ts";
 export { DEFAULT_LARGE_BODY_BYTES } from "./context.ts";
 export { INVALID_KEYS, INVALID_PREFIXES } from "./validation.ts";
 export {
@@ -45,6 +46,7 @@ export function describeConformance(options: ConformanceOptions): void {
     abortTests(ctx);
     finalMetadataTests(ctx);
     validationTests(ctx);
+    prefixTests(ctx);
     signedUrlTests(ctx);
 
     // Last, so it also proves list and delete agree on everything the tests above wrote.

@@ -51,7 +51,11 @@ const INVALID_METADATA: [string, Metadata][] = [
   ["unicode values over the size limit once encoded", { big: "é".repeat(400) }],
 ];
 
-function everyKeyedCall(adapter: StorageAdapter, key: string): [string, () => Promise<unknown>][] {
+/** Every method that takes a key, called with `key` (bodies that fail if touched). */
+export function everyKeyedCall(
+  adapter: StorageAdapter,
+  key: string,
+): [string, () => Promise<unknown>][] {
   const calls: [string, () => Promise<unknown>][] = [
     ["write", () => adapter.write(key, untouchableBody().stream)],
     ["read", () => adapter.read(key)],
