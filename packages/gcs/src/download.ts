@@ -1,7 +1,8 @@
-import { CRC32C, type Bucket } from "@google-cloud/storage";
+import type { Bucket } from "@google-cloud/storage";
 import type { ResolvedRange } from "@mediagate/core";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { NativeCrc32c } from "./crc32c.ts";
 
 /** A failed media request, shaped like the SDK's errors (`code` = HTTP status) for classifying. */
 export class MediaRequestError extends Error {
@@ -99,7 +100,7 @@ export async function openMedia(bucket: Bucket, request: MediaRequest): Promise<
 
 /** Passes bytes through and fails at the end unless they match the CRC32C GCS reported. */
 class Crc32cCheck extends Transform {
-  private readonly crc = new CRC32C();
+  private readonly crc = new NativeCrc32c();
   private readonly expected: string;
 
   constructor(expected: string) {

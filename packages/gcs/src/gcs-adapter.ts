@@ -19,6 +19,7 @@ import { classifyGcsError } from "./errors.ts";
 import { untilAborted } from "./signal.ts";
 import { toListEntry, toObjectInfo } from "./object-info.ts";
 import { uploadObject, type UploadLimits } from "./upload.ts";
+import { nativeCrc32cGenerator } from "./crc32c.ts";
 
 const MiB = 1024 * 1024;
 const CHUNK_GRANULARITY = 256 * 1024;
@@ -202,7 +203,9 @@ export class GcsAdapter extends BaseAdapter {
     body: Readable,
     options: NormalizedWriteOptions,
   ): Promise<ObjectInfo> {
-    const file = this.bucket.file(this.keyPrefix.apply(key));
+    const file = this.bucket.file(this.keyPrefix.apply(key), {
+      crc32cGenerator: nativeCrc32cGenerator,
+    });
     const meta = await uploadObject(
       file,
       body,
