@@ -41,8 +41,8 @@ export function createApp(options: AppOptions): Express {
   app.set("trust proxy", options.trustProxy);
   app.use(httpLogger(options.logger));
   app.use((_req, res, next) => {
+    // Also closes the connection after this response when the server is draining.
     lifecycle.track(res);
-    if (lifecycle.draining) res.set("Connection", "close");
     next();
   });
   app.use(healthRouter({ storage: options.storage, lifecycle }));

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { supportsSignedUrls, type StorageAdapter } from "@mediagate/core";
 import { SPOOL_PREFIX } from "./upload/engine.ts";
+import { BudgetedSpool, SpoolBudget } from "./upload/spool-budget.ts";
 import { FsAdapter } from "@mediagate/fs";
 import { createApp } from "./app.ts";
 import { createAuthenticator } from "./auth/index.ts";
@@ -27,8 +28,6 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const storage = await config.provider.create(config.providerEnv, {
     createBucket: config.createBucket,
   });
-  // Parts that arrive before their fields wait here; keys are random, so several gateways
-  // may share the folder.
   let redirect: RedirectOptions | undefined;
   if (config.downloadMode === "redirect") {
     if (!supportsSignedUrls(storage)) {
@@ -39,11 +38,15 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     redirect = { storage, ttlSeconds: config.redirectUrlTtlSeconds };
   }
   const rateLimits = await createRateLimits(config.rateLimits, logger);
-  const spool = new FsAdapter({
+  // Parts that arrive before their fields wait here; keys are random, so several gateways
+  // may share the folder (each counts only its own parts against SPOOL_MAX_BYTES).
+  const spoolFolder = new FsAdapter({
     root: config.spoolDir ?? join(tmpdir(), "mediagate-spool"),
     createRoot: true,
   });
-  void removeStaleSpool(spool, logger);
+  void removeStaleSpool(spoolFolder, logger);
+  // Spooling happens before authentication, so the disk it may take is capped in total.
+  const spool = new BudgetedSpool(spoolFolder, new SpoolBudget(config.spoolMaxBytes));
   const lifecycle = new Lifecycle();
   const app = createApp({
     storage,

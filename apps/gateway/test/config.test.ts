@@ -63,6 +63,14 @@ describe("loadConfig", () => {
     expect(config.idleTimeoutMs).toBe(60_000);
     expect(config.shutdownTimeoutMs).toBe(30_000);
     expect(config.allowedTypes).toBeUndefined();
+    expect(config.spoolMaxBytes).toBe(1024 ** 3);
+  });
+
+  it("never lets the default spool budget be smaller than one file", () => {
+    expect(load({ MAX_FILE_SIZE: "2gb" }).spoolMaxBytes).toBe(2 * 1024 ** 3);
+    expect(load({ MAX_FILE_SIZE: "2gb", SPOOL_MAX_BYTES: "3gb" }).spoolMaxBytes).toBe(
+      3 * 1024 ** 3,
+    );
   });
 
   it("reads every variable", () => {
@@ -81,6 +89,7 @@ describe("loadConfig", () => {
       IDLE_TIMEOUT: "2m",
       SHUTDOWN_TIMEOUT: "5",
       SPOOL_DIR: "spool",
+      SPOOL_MAX_BYTES: "512mb",
     });
     expect(config).toMatchObject({
       authTokens: [TOKEN, "second-token-abcdefghijkl"],
@@ -97,6 +106,7 @@ describe("loadConfig", () => {
       idleTimeoutMs: 120_000,
       shutdownTimeoutMs: 5_000,
       spoolDir: "/srv/mediagate/spool",
+      spoolMaxBytes: 512 * 1024 * 1024,
     });
   });
 
@@ -119,6 +129,15 @@ describe("loadConfig", () => {
       /PUBLIC_BASE_URL must be an http\(s\) URL without credentials, query/,
     ],
     [{ LOG_LEVEL: "loud" }, /LOG_LEVEL must be one of fatal, error/],
+    [
+      { SPOOL_MAX_BYTES: "lots" },
+      /^Invalid configuration: SPOOL_MAX_BYTES must be a size in bytes or like 1gb$/,
+    ],
+    [{ SPOOL_MAX_BYTES: "0" }, /SPOOL_MAX_BYTES must be a size/],
+    [
+      { SPOOL_MAX_BYTES: "10mb" },
+      /^Invalid configuration: SPOOL_MAX_BYTES must be at least MAX_FILE_SIZE/,
+    ],
     [{ IDLE_TIMEOUT: "soon" }, /IDLE_TIMEOUT must be a duration like 60s/],
     [{ STORAGE_CREATE_BUCKET: "maybe" }, /STORAGE_CREATE_BUCKET must be true or false/],
     [{ TRUST_PROXY: "everyone" }, /TRUST_PROXY must be true, false or a number/],

@@ -258,6 +258,41 @@ for (const fixture of backends) {
         await session.expectUntouched(before);
       });
 
+      it("stores Content-Disposition: attachment on types a browser would run, not on media", async () => {
+        // What a public bucket or CDN answers with in DOWNLOAD_MODE=direct.
+        for (const fileFirst of [false, true]) {
+          const parts = (name: string, type: string, body: string) =>
+            fileFirst
+              ? [file(body, name, type), ...fields()]
+              : [...fields(), file(body, name, type)];
+          for (const [name, type] of [
+            ["page.html", "text/html"],
+            ["logo.svg", "image/svg+xml"],
+          ] as const) {
+            const answer = await upload(parts(name, type, "<script>alert(1)</script>"));
+            expect(answer.status, answer.text).toBe(200);
+            const key = session.keyOf((answer.json as { url: string }).url);
+            const info = await session.adapter.stat(key);
+            expect({
+              fileFirst,
+              type: info.contentType,
+              disposition: info.contentDisposition,
+            }).toEqual({
+              fileFirst,
+              type,
+              disposition: `attachment; filename="${name}"; filename*=UTF-8''${name}`,
+            });
+          }
+          const image = await upload(parts("photo.jpg", "image/jpeg", "jpeg bytes"));
+          expect(image.status, image.text).toBe(200);
+          const info = await session.adapter.stat(
+            session.keyOf((image.json as { url: string }).url),
+          );
+          expect(info.contentType).toBe("image/jpeg");
+          expect(info.contentDisposition ?? "").not.toMatch(/attachment/);
+        }
+      });
+
       it("handles 50 concurrent uploads", async () => {
         const bodies = Array.from({ length: 50 }, (_, i) => randomBytes(20_000 + i * 997));
         const answers = await Promise.all(
@@ -377,6 +412,29 @@ for (const fixture of backends) {
             ]),
           400,
           "TOO_MANY_FIELDS",
+        ],
+        [
+          "too many parts",
+          () => {
+            // Fields and files hit their own limits first; parts that are neither (no
+            // form-data disposition) are what only the part limit stops.
+            const form = multipart([]);
+            const junk = Buffer.from(`--${form.boundary}\r\nContent-Type: text/plain\r\n\r\nx\r\n`);
+            const body = Buffer.concat([
+              ...Array.from({ length: 20 }, () => junk),
+              encodeParts(form.boundary, fields()),
+              partHead(form.boundary, file("")),
+              Buffer.from("x\r\n"),
+              closing(form.boundary),
+            ]);
+            return send(`${session.gateway.url}/upload`, {
+              method: "POST",
+              headers: { "Content-Type": form.contentType },
+              body,
+            });
+          },
+          400,
+          "TOO_MANY_PARTS",
         ],
         [
           "an over-long field",
@@ -613,6 +671,38 @@ for (const fixture of backends) {
         expect((await send(url, { headers: { "If-None-Match": '"something-else"' } })).status).toBe(
           200,
         );
+      });
+
+      it("answers If-Modified-Since with 304 unless the file is newer, and lets If-None-Match win", async () => {
+        const lastModified = String((await send(url, { method: "HEAD" })).headers["last-modified"]);
+        const shifted = (seconds: number) =>
+          new Date(Date.parse(lastModified) + seconds * 1000).toUTCString();
+        for (const method of ["GET", "HEAD"]) {
+          for (const since of [lastModified, shifted(3600)]) {
+            const res = await send(url, { method, headers: { "If-Modified-Since": since } });
+            expect({ method, since, status: res.status, length: res.body.length }).toEqual({
+              method,
+              since,
+              status: 304,
+              length: 0,
+            });
+            expect(res.headers.etag).toBe(etag);
+            expect(res.headers["last-modified"]).toBe(lastModified);
+            expect(res.headers["cache-control"]).toBe("public, max-age=31536000, immutable");
+          }
+        }
+        const older = await send(url, { headers: { "If-Modified-Since": shifted(-3600) } });
+        expect({ status: older.status, same: older.body.equals(bytes) }).toEqual({
+          status: 200,
+          same: true,
+        });
+        const unparseable = await send(url, { headers: { "If-Modified-Since": "yesterday" } });
+        expect(unparseable.status).toBe(200);
+        // RFC 9110 §13.1.3: with If-None-Match present, If-Modified-Since is ignored.
+        const mismatch = await send(url, {
+          headers: { "If-None-Match": '"something-else"', "If-Modified-Since": lastModified },
+        });
+        expect(mismatch.status).toBe(200);
       });
 
       it("honours If-Range: a current validator gets the range, a stale one the whole file", async () => {

@@ -4,11 +4,18 @@
  */
 import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
-import { request, type ClientRequest } from "node:http";
+import {
+  Agent,
+  request,
+  type ClientRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+} from "node:http";
 import { setTimeout as delay } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { fsBackend } from "./backends/fs.ts";
 import { BackendSession, TOKEN } from "./support/backend-session.ts";
+import { postForm } from "./support/http.ts";
 import { closing, partHead, type Part } from "./support/multipart.ts";
 
 const BOUNDARY = "----mediagate-lifecycle";
@@ -25,26 +32,29 @@ const filePart: Part = {
   body: "",
 };
 
+type UploadAnswer = { status: number; body: string; headers: IncomingHttpHeaders } | Error;
+
 interface OpenUpload {
   req: ClientRequest;
-  answer: Promise<{ status: number; body: string } | Error>;
+  answer: Promise<UploadAnswer>;
 }
 
-function openUpload(url: string): OpenUpload {
+/** `agent: false` sends `Connection: close`; a keep-alive agent asks to keep the connection. */
+function openUpload(url: string, agent: Agent | false = false): OpenUpload {
   const req = request(`${url}/upload`, {
     method: "POST",
-    agent: false,
+    agent,
     headers: {
       "Content-Type": `multipart/form-data; boundary=${BOUNDARY}`,
       "Transfer-Encoding": "chunked",
     },
   });
-  const answer = new Promise<{ status: number; body: string } | Error>((resolve) => {
+  const answer = new Promise<UploadAnswer>((resolve) => {
     req.on("error", resolve);
     req.on("response", (res) => {
       let body = "";
       res.on("data", (c: Buffer) => (body += c.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
       res.on("error", resolve);
     });
   });
@@ -138,6 +148,75 @@ describe("graceful shutdown", () => {
     const url = JSON.parse((answer as { body: string }).body).url as string;
     expect((await session.inventory()).objects).toContain(session.keyOf(url));
     expect(await session.gateway.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it("closes a kept-alive connection after its in-flight upload, so the process exits at once", async () => {
+    session = new BackendSession(fsBackend);
+    await session.start({ SHUTDOWN_TIMEOUT: "20s" });
+    const agent = new Agent({ keepAlive: true });
+    try {
+      const upload = openUpload(session.gateway.url, agent);
+      upload.req.write(randomBytes(100_000));
+      await expect
+        .poll(async () => (await session?.inventory())?.leftovers.length)
+        .toBeGreaterThan(0);
+      session.gateway.signal("SIGTERM");
+      await expect
+        .poll(() => refusesConnections(session?.gateway.url ?? ""), { timeout: 10_000 })
+        .toBe(true);
+      upload.req.write(randomBytes(100_000));
+      finish(upload);
+      const answer = await upload.answer;
+      const answeredAt = Date.now();
+      expect(answer).toMatchObject({ status: 200, headers: { connection: "close" } });
+      expect(await session.gateway.exited).toEqual({ code: 0, signal: null });
+      // The server's keep-alive timeout is 5 s: waiting it out would take at least that.
+      expect(Date.now() - answeredAt).toBeLessThan(2000);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it("hangs up after a download whose headers went out before SIGTERM, so the process exits at once", async () => {
+    session = new BackendSession(fsBackend);
+    await session.start({ SHUTDOWN_TIMEOUT: "20s" });
+    // Larger than every buffer between a paused client and the gateway: the download
+    // cannot finish before the client reads on.
+    const size = 16 * 1024 * 1024;
+    const stored = await postForm(`${session.gateway.url}/upload`, [
+      ...Object.entries({ op: "upload", auth: TOKEN, uid: "1", mid: "2", source: "message" }).map(
+        ([name, value]) => ({ name, value }),
+      ),
+      {
+        name: "file",
+        filename: "big.bin",
+        type: "application/octet-stream",
+        body: randomBytes(size),
+      },
+    ]);
+    expect(stored.status, stored.text).toBe(200);
+    const url = session.local((stored.json as { url: string }).url);
+    const agent = new Agent({ keepAlive: true });
+    try {
+      const res = await new Promise<IncomingMessage>((resolve, reject) =>
+        request(url, { agent }, resolve).on("error", reject).end(),
+      );
+      res.pause();
+      expect(res.headers.connection).toBe("keep-alive");
+      session.gateway.signal("SIGTERM");
+      await expect
+        .poll(() => refusesConnections(session?.gateway.url ?? ""), { timeout: 10_000 })
+        .toBe(true);
+      let received = 0;
+      res.on("data", (chunk: Buffer) => (received += chunk.length));
+      await new Promise((resolve) => res.once("end", resolve).resume());
+      const readAt = Date.now();
+      expect(received).toBe(size);
+      expect(await session.gateway.exited).toEqual({ code: 0, signal: null });
+      expect(Date.now() - readAt).toBeLessThan(2000);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it("aborts what is still running at the deadline, leaving nothing, and exits", async () => {

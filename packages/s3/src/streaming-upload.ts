@@ -11,6 +11,9 @@ import { Transform, type Readable, type TransformCallback } from "node:stream";
 import { MAX_COPY_BYTES, replaceMetadata } from "./metadata-replace.ts";
 import { CLEANUP_TIMEOUT_MS, UploadRequests } from "./upload-requests.ts";
 
+/** How long the delete after a PutObject that went unanswered may take. */
+const PUT_CLEANUP_TIMEOUT_MS = 3_000;
+
 /** S3 allows at most 10,000 parts per multipart upload. */
 const MAX_PARTS = 10_000;
 
@@ -211,11 +214,16 @@ async function discard(input: StreamingUploadInput, requests: UploadRequests): P
   const { client, bucket, key } = input;
   const uploadId = requests.uploadId;
   const send = { abortSignal: AbortSignal.timeout(CLEANUP_TIMEOUT_MS) };
-  const deleteObject = () =>
-    client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), send);
+  const deleteObject = (options = send) =>
+    client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), options);
   try {
     if (uploadId === undefined) {
-      if (requests.putUnanswered) await deleteObject();
+      // Briefly: the PUT most likely went unanswered because the store stalled, and then it
+      // stored nothing and will not answer this either; when only the answer was lost, a
+      // healthy store deletes in milliseconds.
+      if (requests.putUnanswered) {
+        await deleteObject({ abortSignal: AbortSignal.timeout(PUT_CLEANUP_TIMEOUT_MS) });
+      }
       return;
     }
     if (requests.completed) {

@@ -40,6 +40,8 @@ export interface GatewayConfig {
   /** A storage write that makes no progress this long is given up (504). */
   storageTimeoutMs: number;
   spoolDir: string | undefined;
+  /** Bytes of parts spooled before their fields that this process holds at once. */
+  spoolMaxBytes: number;
   downloadMode: "proxy" | "redirect" | "direct";
   /** Lifetime of the signed URLs DOWNLOAD_MODE=redirect answers with, in whole seconds. */
   redirectUrlTtlSeconds: number;
@@ -57,6 +59,12 @@ export interface WebhookConfig {
 }
 
 type Env = Record<string, string | undefined>;
+
+/**
+ * SPOOL_MAX_BYTES when unset: room for ten files at the default MAX_FILE_SIZE, and never less
+ * than one file of the configured size.
+ */
+export const DEFAULT_SPOOL_MAX_BYTES = 1024 ** 3;
 
 /** Values of a `.env` file in `dir`, or nothing when there is none. */
 export function readDotenvFile(dir: string): Env {
@@ -122,6 +130,12 @@ export function loadConfig(rawEnv: Env, baseDir: string): GatewayConfig {
       "Invalid configuration: PUBLIC_OBJECT_BASE_URL is only used with DOWNLOAD_MODE=direct (unset it, or set DOWNLOAD_MODE=direct)",
     );
   }
+  const spoolMaxBytes = g.SPOOL_MAX_BYTES ?? Math.max(DEFAULT_SPOOL_MAX_BYTES, g.MAX_FILE_SIZE);
+  if (spoolMaxBytes < g.MAX_FILE_SIZE) {
+    throw new ConfigError(
+      "Invalid configuration: SPOOL_MAX_BYTES must be at least MAX_FILE_SIZE (a file that arrives before its fields could never be accepted)",
+    );
+  }
   const absolute = (path: string) => (isAbsolute(path) ? path : resolve(baseDir, path));
   return {
     provider,
@@ -152,6 +166,7 @@ export function loadConfig(rawEnv: Env, baseDir: string): GatewayConfig {
     shutdownTimeoutMs: g.SHUTDOWN_TIMEOUT,
     storageTimeoutMs: g.STORAGE_TIMEOUT,
     spoolDir: g.SPOOL_DIR && absolute(g.SPOOL_DIR),
+    spoolMaxBytes,
     downloadMode: g.DOWNLOAD_MODE,
     redirectUrlTtlSeconds: Math.ceil(g.REDIRECT_URL_TTL / 1000),
     publicObjectBaseUrl: g.PUBLIC_OBJECT_BASE_URL,

@@ -261,6 +261,8 @@ export function gatewayEnvSchema(providerNames: readonly [string, ...string[]]) 
     SHUTDOWN_TIMEOUT: duration("30s").prefault("30s"),
     STORAGE_TIMEOUT: duration("60s").prefault("60s"),
     SPOOL_DIR: z.string().trim().min(1).optional(),
+    // No fixed default here: unset, it follows MAX_FILE_SIZE (see loadConfig).
+    SPOOL_MAX_BYTES: size("1gb").optional(),
     DOWNLOAD_MODE: z
       .string()
       .trim()

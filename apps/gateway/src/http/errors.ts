@@ -32,6 +32,7 @@ export const ERROR_STATUS = {
   UPLOAD_ABORTED: 503,
   SHUTTING_DOWN: 503,
   AUTH_UNAVAILABLE: 503,
+  SPOOL_FULL: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

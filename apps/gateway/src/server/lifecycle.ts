@@ -1,4 +1,5 @@
 import { EventEmitter, once } from "node:events";
+import type { ServerResponse } from "node:http";
 
 /**
  * The gateway's run state as request handlers see it: whether it is draining for shutdown,
@@ -7,7 +8,8 @@ import { EventEmitter, once } from "node:events";
  */
 export class Lifecycle {
   #draining = false;
-  #inFlight = 0;
+  /** Responses started and not yet closed. */
+  readonly #responses = new Set<ServerResponse>();
   #work = 0;
   readonly #abort = new AbortController();
   readonly #events = new EventEmitter();
@@ -22,11 +24,18 @@ export class Lifecycle {
   }
 
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#responses.size;
   }
 
+  /**
+   * From now on every response ends its connection once sent, including those already in
+   * flight: their connections were promised keep-alive, and the server cannot finish closing
+   * until each has sat out its keep-alive timeout otherwise.
+   */
   startDraining(): void {
+    if (this.#draining) return;
     this.#draining = true;
+    for (const res of this.#responses) closeConnectionAfter(res);
   }
 
   abortInFlight(): void {
@@ -53,18 +62,22 @@ export class Lifecycle {
     return this.#wait("workDone", () => this.#work === 0, ms);
   }
 
-  /** Counts a request from its start until its response has finished or failed. */
-  track(res: { once(event: "close", listener: () => void): unknown }): void {
-    this.#inFlight += 1;
+  /**
+   * Counts a request from its start until its response has finished or failed; while
+   * draining, its connection closes after it.
+   */
+  track(res: ServerResponse): void {
+    this.#responses.add(res);
+    if (this.#draining) closeConnectionAfter(res);
     res.once("close", () => {
-      this.#inFlight -= 1;
-      if (this.#inFlight === 0) this.#events.emit("idle");
+      this.#responses.delete(res);
+      if (this.#responses.size === 0) this.#events.emit("idle");
     });
   }
 
   /** Resolves once no request is in flight, or after `ms`; tells which happened. */
   async idle(ms: number): Promise<boolean> {
-    return this.#wait("idle", () => this.#inFlight === 0, ms);
+    return this.#wait("idle", () => this.#responses.size === 0, ms);
   }
 
   async #wait(event: string, done: () => boolean, ms: number): Promise<boolean> {
@@ -76,4 +89,17 @@ export class Lifecycle {
       return done();
     }
   }
+}
+
+/** Makes the connection that carries `res` close once `res` has been sent. */
+function closeConnectionAfter(res: ServerResponse): void {
+  if (!res.headersSent) {
+    // Node reads this header: the socket is ended right after the response.
+    res.setHeader("Connection", "close");
+    return;
+  }
+  // The headers went out promising keep-alive; hang up after the last byte instead. A
+  // response already sent has left its socket idle, which shutdown closes itself.
+  const socket = res.socket;
+  if (socket && !res.writableFinished) res.once("finish", () => socket.destroySoon());
 }

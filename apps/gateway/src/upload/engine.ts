@@ -10,6 +10,7 @@ import { decideContentType, peekStream } from "./sniff.ts";
 import { checkFields, type UploadFields } from "./fields.ts";
 import { newObjectKey } from "./keys.ts";
 import { contentMetadata, objectMetadata } from "./metadata.ts";
+import { storedDisposition } from "./disposition.ts";
 import { readableProbe, watchForStall, type StallWatch } from "./stall-watch.ts";
 
 /** A file part streamed straight into storage: its fields had all arrived and checked out. */
@@ -59,8 +60,9 @@ type Callback<T> = (error: Error | null, info?: T) => void;
  * so far decide where it goes:
  * - all present and valid (the token checks out): streamed into storage;
  * - a present field is wrong (bad token, bad uid…): refused at once, nothing stored;
- * - some not arrived yet: spooled to local disk (bounded by the size limit), because no
- *   unauthenticated byte may reach storage. The route uploads it once the fields check out.
+ * - some not arrived yet: spooled to local disk (bounded by the size limit, and with every
+ *   other spooled part by SPOOL_MAX_BYTES, see spool-budget.ts), because no unauthenticated
+ *   byte may reach storage. The route uploads it once the fields check out.
  */
 export class UploadEngine {
   readonly #options: UploadEngineOptions;
@@ -86,9 +88,12 @@ export class UploadEngine {
       writeOptions: (_req, file) => {
         const fields = this.#fields.get(file);
         if (!fields) throw new Error("a part reached storage without checked fields");
+        const contentType = this.#types.get(file) ?? normalizeContentType(file.mimetype);
+        const metadata = objectMetadata(fields, file.originalname);
         return {
-          contentType: this.#types.get(file) ?? normalizeContentType(file.mimetype),
-          metadata: objectMetadata(fields, file.originalname),
+          contentType,
+          contentDisposition: storedDisposition(contentType, metadata),
+          metadata,
         };
       },
       finalMetadata: (_req, _file, content) => contentMetadata(content),

@@ -12,6 +12,7 @@ import { decideContentType, spooledHead } from "./sniff.ts";
 import { checkFields, type UploadFields } from "./fields.ts";
 import { newObjectKey } from "./keys.ts";
 import { contentMetadata, objectMetadata } from "./metadata.ts";
+import { storedDisposition } from "./disposition.ts";
 import { readableProbe, watchForStall } from "./stall-watch.ts";
 import { downloadUrl, type PublicUrlOptions } from "./public-url.ts";
 
@@ -88,7 +89,8 @@ export function uploadRouter(options: UploadRouteOptions): Router {
   const finish = async (req: Request, res: Response, next: NextFunction) => {
     const file = (req.files as ReceivedFile[] | undefined)?.[0];
     let stored: { key: string; size: number; sha256: string } | undefined;
-    let url: string;
+    let url: string | undefined;
+    let failure: HttpError | undefined;
     try {
       if (!file) throw new HttpError("MISSING_FILE", "The form has no file part.");
       if (file.via === "storage") stored = { key: file.key, size: file.size, sha256: file.sha256 };
@@ -115,14 +117,17 @@ export function uploadRouter(options: UploadRouteOptions): Router {
       url = downloadUrl(req, options, stored.key);
     } catch (err) {
       if (stored) removeQuietly(storage, stored.key, req.log);
-      return next(toHttpError(err));
+      failure = toHttpError(err);
     } finally {
-      // Before answering, so a spooled part never outlives its request.
+      // Before answering, refusals included, so a spooled part never outlives its request
+      // and its share of SPOOL_MAX_BYTES is free again once the client has its answer.
       if (file?.via === "spool")
         await spool
           .delete(file.spoolKey)
           .catch((err: unknown) => req.log.warn({ err }, "could not remove a spooled part"));
     }
+    if (failure) return next(failure);
+    if (!file || !stored || url === undefined) return next(new Error("no stored object"));
     const { key, size, sha256 } = stored;
     req.log.info({ key, size, sha256, via: file.via }, "upload stored");
     res.once("close", () => {
@@ -162,11 +167,13 @@ export function uploadRouter(options: UploadRouteOptions): Router {
           )
         : undefined;
       stopWatch = () => watch?.stop();
+      const described = objectMetadata(fields, file.originalname);
       try {
         await storage.write(key, body.pipe(counted), {
           contentType,
+          contentDisposition: storedDisposition(contentType, described),
           contentLength: file.size,
-          metadata: { ...objectMetadata(fields, file.originalname), ...contentMetadata(file) },
+          metadata: { ...described, ...contentMetadata(file) },
           signal: AbortSignal.any([
             gone.signal,
             lifecycle.signal,
