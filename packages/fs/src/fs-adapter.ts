@@ -94,6 +94,11 @@ export class FsAdapter extends BaseAdapter {
   private layoutPromise: Promise<Layout> | undefined;
   /** The temp folder's real path, for the layout it was resolved in. */
   private tmpDir: { layout: Layout; real: Promise<string> } | undefined;
+  /**
+   * Real paths of the sidecar fan-out folders (`meta/<xx>`, 256 at most) already proven to
+   * lie inside the root, for the layout they were resolved in.
+   */
+  private fanOuts: { layout: Layout; real: Map<string, Promise<string>> } | undefined;
 
   constructor(options: FsAdapterOptions) {
     super();
@@ -163,7 +168,7 @@ export class FsAdapter extends BaseAdapter {
       await streamToFile(body, temp.handle, signal, options.contentLength, key);
       signal.throwIfAborted();
       target = quiet(this.objectTarget(layout, key));
-      sidecarDir = quiet(ensureDirInside(layout.root, layout.sidecarDir(key), "write", key));
+      sidecarDir = quiet(this.sidecarFolder(layout, key));
       const dataSynced = quiet(this.durable ? temp.handle.sync() : Promise.resolve());
       const stats = await temp.handle.stat({ bigint: true });
       // The sidecar is written while the data is synced: both finish before the rename.
@@ -402,6 +407,37 @@ export class FsAdapter extends BaseAdapter {
       await utimes(tmpPath, later, later);
       if (this.durable) await syncFile(tmpPath);
       stats = await stat(tmpPath, { bigint: true });
+    }
+  }
+
+  /**
+   * Makes the key's sidecar folder and returns its real path. The fan-out folder above it
+   * was proven inside the root once and is remembered, so a new key costs one mkdir: a
+   * folder mkdir has just created cannot be a symlink. One that exists already (the key is
+   * being overwritten) is resolved and checked as usual.
+   */
+  private async sidecarFolder(layout: Layout, key: string): Promise<string> {
+    const dir = layout.sidecarDir(key);
+    const fanOut = dirname(dir);
+    if (this.fanOuts?.layout !== layout) this.fanOuts = { layout, real: new Map() };
+    const known = this.fanOuts.real;
+    for (let attempt = 1; ; attempt++) {
+      let real = known.get(fanOut);
+      if (!real) {
+        real = ensureDirInside(layout.root, fanOut, "write", key);
+        known.set(fanOut, real);
+        real.catch(() => known.delete(fanOut));
+      }
+      const target = join(await real, basename(dir));
+      try {
+        await mkdir(target);
+        return target;
+      } catch (err) {
+        if (errno(err) === "EEXIST") return realInside(layout.root, target, "write", key);
+        // A delete pruned the emptied fan-out folder since it was checked: make it again.
+        if (errno(err) !== "ENOENT" || attempt >= MAX_RENAME_ATTEMPTS) throw err;
+        known.delete(fanOut);
+      }
     }
   }
 
