@@ -16,6 +16,7 @@ const SERIES: Series[] = [
   { system: "durableBusboy", color: "#7a5aa6", width: 1.5, dash: "6 2 2 2" },
   { system: "naive", color: "#d9822b", width: 2, dash: "4 2" },
   { system: "direct", color: "#2b7bd9", width: 2 },
+  { system: "unsyncedGateway", color: "#7fcf9a", width: 2, dash: "5 2" },
   { system: "gateway", color: "#1a9e4b", width: 3 },
 ];
 

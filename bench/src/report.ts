@@ -2,6 +2,7 @@ import type { BackendName } from "./backend.ts";
 import { largeSize } from "./plan.ts";
 import {
   findCell,
+  isGatewaySystem,
   SYSTEM_LABELS,
   type BenchResults,
   type CellId,
@@ -82,7 +83,7 @@ function uploadTables(results: BenchResults): string[] {
         (c) => c.operation === "upload" && c.size === size && c.concurrency === concurrency,
       );
       for (const cell of rows) {
-        const isGateway = cell.system === "gateway";
+        const isGateway = isGatewaySystem(cell.system);
         const direct = findCell(cells, { ...cell, system: "direct" });
         const metric = size < MiB ? "requestsPerSec" : "mibPerSec";
         out.push(
@@ -136,7 +137,7 @@ function downloadTables(results: BenchResults): string[] {
         for (const cell of rows.filter((c) => c.concurrency === concurrency)) {
           const pipe = findCell(cells, { system: "pipe", operation, size, concurrency });
           const direct = findCell(cells, { ...cell, system: "direct" });
-          const isGateway = cell.system === "gateway";
+          const isGateway = isGatewaySystem(cell.system);
           const metric = size < MiB ? "requestsPerSec" : "mibPerSec";
           out.push(
             row([
@@ -177,20 +178,22 @@ function ratioSummary(results: BenchResults): string[] {
     for (const size of results.sizes) {
       for (const concurrency of results.concurrencies) {
         const id = { operation: "upload" as const, size, concurrency };
-        const gw = findCell(cells, { system: "gateway", backend, ...id });
-        if (!gw) continue;
-        const metric = size < MiB ? "requestsPerSec" : "mibPerSec";
-        out.push(
-          row([
-            backend,
-            formatSize(size),
-            concurrency,
-            ratio(gw, findCell(cells, { system: "direct", backend, ...id }), metric),
-            ratio(gw, findCell(cells, { system: "busboy", ...id }), metric),
-            ratio(gw, findCell(cells, { system: "durableBusboy", ...id }), metric),
-            ratio(gw, findCell(cells, { system: "drain", ...id }), metric),
-          ]),
-        );
+        for (const system of ["gateway", "unsyncedGateway"] as const) {
+          const gw = findCell(cells, { system, backend, ...id });
+          if (!gw) continue;
+          const metric = size < MiB ? "requestsPerSec" : "mibPerSec";
+          out.push(
+            row([
+              system === "gateway" ? backend : `${backend}, FS_DURABLE=false`,
+              formatSize(size),
+              concurrency,
+              ratio(gw, findCell(cells, { system: "direct", backend, ...id }), metric),
+              ratio(gw, findCell(cells, { system: "busboy", ...id }), metric),
+              ratio(gw, findCell(cells, { system: "durableBusboy", ...id }), metric),
+              ratio(gw, findCell(cells, { system: "drain", ...id }), metric),
+            ]),
+          );
+        }
       }
     }
   }

@@ -2,15 +2,29 @@ import type { BackendName } from "./backend.ts";
 import type { MachineInfo } from "./machine.ts";
 
 /**
- * The systems compared. `gateway`, `direct` and `naive` run on a storage backend; the
- * references (`drain`, `busboy`, `durableBusboy`, `pipe`) are backend-independent.
+ * The systems compared. `gateway`, `direct` and `naive` run on a storage backend, and on fs
+ * also `unsyncedGateway` (the gateway with FS_DURABLE=false, as the plain busboy server
+ * writes: no fsync); the references (`drain`, `busboy`, `durableBusboy`, `pipe`) are
+ * backend-independent.
  */
 export type SystemKind =
-  "gateway" | "direct" | "naive" | "busboy" | "durableBusboy" | "drain" | "pipe";
+  | "gateway"
+  | "unsyncedGateway"
+  | "direct"
+  | "naive"
+  | "busboy"
+  | "durableBusboy"
+  | "drain"
+  | "pipe";
+
+/** Whether a system is (a configuration of) the gateway under test. */
+export const isGatewaySystem = (system: SystemKind): boolean =>
+  system === "gateway" || system === "unsyncedGateway";
 export type Operation = "upload" | "download" | "range";
 
 export const SYSTEM_LABELS: Record<SystemKind, string> = {
   gateway: "mediagate gateway",
+  unsyncedGateway: "mediagate gateway, FS_DURABLE=false",
   direct: "direct SDK",
   naive: "Express + multer memoryStorage",
   busboy: "bare node:http + busboy → disk",

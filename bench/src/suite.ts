@@ -82,6 +82,16 @@ async function runBackend(
       stoppers.push(() => gateway.child.stop());
       recordProbe(await memoryProbe(backend, gateway, plan.memoryProbeSize, purge));
     }
+    // The bare busboy server fsyncs nothing: its like-for-like gateway on fs is one
+    // configured the same way. The default (durable) gateway meets the fsynced busboy.
+    const unsynced =
+      backend === "fs"
+        ? await startGatewayIfPresent(options, backend, storage.endpoint, {
+            name: "fs-unsynced",
+            env: { FS_DURABLE: "false" },
+          })
+        : undefined;
+    if (unsynced) stoppers.push(() => unsynced.child.stop());
 
     const naive = await startScript(options, `${backend}-naive`, "naive-express.ts", env);
     stoppers.push(() => naive.stop());
@@ -100,6 +110,17 @@ async function runBackend(
           ? await uploadCell(id("gateway"), plan, gateway.child.pid, gateway.uploadUrl, purge)
           : skippedCell(id("gateway"), "the gateway is not available"),
       );
+      if (unsynced) {
+        record(
+          await uploadCell(
+            id("unsyncedGateway"),
+            plan,
+            unsynced.child.pid,
+            unsynced.uploadUrl,
+            purge,
+          ),
+        );
+      }
       record(await directCell(id("direct"), plan, runner, purge));
       const inMemory = 2 * size * concurrency;
       record(
@@ -124,23 +145,24 @@ async function startGatewayIfPresent(
   options: SuiteOptions,
   backend: BackendName,
   endpoint: BackendEndpoint,
+  variant: { name: string; env: Record<string, string> } = { name: backend, env: {} },
 ): Promise<RunningGateway | undefined> {
   if (!(await gatewayExists())) {
     options.log(
-      "  the gateway (apps/gateway/src/main.ts) does not exist yet: its cells are skipped",
+      "  the compiled gateway (apps/gateway/dist) is missing (npm run bench builds it): its cells are skipped",
     );
     return undefined;
   }
   if (options.profileDir) await mkdir(options.profileDir, { recursive: true });
   return startGateway(endpoint, {
     cwd: options.workDir,
-    env: options.gatewayEnv,
-    logFile: logFile(options, `${backend}-gateway`),
+    env: { ...variant.env, ...options.gatewayEnv },
+    logFile: logFile(options, `${variant.name}-gateway`),
     nodeArgs: options.profileDir
       ? [
           "--cpu-prof",
           `--cpu-prof-dir=${options.profileDir}`,
-          `--cpu-prof-name=gateway-${backend}-\${pid}.cpuprofile`,
+          `--cpu-prof-name=gateway-${variant.name}-\${pid}.cpuprofile`,
         ]
       : [],
   });
