@@ -21,26 +21,47 @@ export class BlockReader {
   }
 
   /**
-   * The next block, or undefined once the body has ended. With `into` (a buffer of
-   * `blockSize` bytes) the block is copied there, and a full block is `into` itself, so
-   * callers can recycle block buffers instead of leaving one to the GC per block.
+   * The next block, copied into `into` (a buffer of `blockSize` bytes, which a full block
+   * then is), so callers can recycle block buffers instead of leaving one to the GC per
+   * block. Undefined once the body has ended.
    */
-  async next(signal: AbortSignal, into?: Buffer): Promise<Buffer | undefined> {
+  async next(signal: AbortSignal, into: Buffer): Promise<Buffer | undefined> {
+    let length = 0;
+    while (length < this.#blockSize) {
+      const chunk = await this.#chunk(signal);
+      if (chunk === undefined) break;
+      const taken = this.#take(chunk, this.#blockSize - length);
+      chunk.copy(into, length, 0, taken);
+      length += taken;
+    }
+    if (length === 0 && this.#ended) return undefined;
+    this.bytesRead += length;
+    return length === into.length ? into : into.subarray(0, length);
+  }
+
+  /**
+   * The next block as the chunks it is made of, uncopied (joining them would allocate and
+   * fill a block-sized buffer); empty once the body has ended.
+   */
+  async nextParts(signal: AbortSignal): Promise<Buffer[]> {
     const parts: Buffer[] = [];
     let length = 0;
     while (length < this.#blockSize) {
       const chunk = await this.#chunk(signal);
       if (chunk === undefined) break;
-      const taken = Math.min(chunk.length, this.#blockSize - length);
-      if (taken < chunk.length) this.#pending = chunk.subarray(taken);
-      if (into) chunk.copy(into, length, 0, taken);
-      else parts.push(taken < chunk.length ? chunk.subarray(0, taken) : chunk);
+      const taken = this.#take(chunk, this.#blockSize - length);
+      parts.push(taken < chunk.length ? chunk.subarray(0, taken) : chunk);
       length += taken;
     }
-    if (length === 0 && this.#ended) return undefined;
     this.bytesRead += length;
-    if (into) return length === into.length ? into : into.subarray(0, length);
-    return parts.length === 1 ? parts[0] : Buffer.concat(parts, length);
+    return parts;
+  }
+
+  /** How much of `chunk` fits in `room`; the rest is kept for the next block. */
+  #take(chunk: Buffer, room: number): number {
+    const taken = Math.min(chunk.length, room);
+    if (taken < chunk.length) this.#pending = chunk.subarray(taken);
+    return taken;
   }
 
   /** Whether any byte follows, without taking it: tells a one-block body from a longer one. */
@@ -52,55 +73,65 @@ export class BlockReader {
     return true;
   }
 
+  /**
+   * The body's next chunk, as it was written. Not `read()`: with several chunks buffered it
+   * hands them over joined into a fresh buffer, a copy of every byte (and new pages to fault
+   * in) before the block copy; on a busy gateway that copy cost more than hashing. So the
+   * body flows one 'data' event at a time and is paused again after each.
+   */
   async #chunk(signal: AbortSignal): Promise<Buffer | undefined> {
     if (this.#pending) {
       const pending = this.#pending;
       this.#pending = undefined;
       return pending;
     }
-    for (;;) {
-      if (this.#ended) return undefined;
-      signal.throwIfAborted();
-      const chunk: unknown = this.#body.read();
-      if (chunk !== null) {
-        const buffer = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
-        if (buffer.length > 0) return buffer;
-        continue;
-      }
-      if ((await this.#whenReadable(signal)) === "end") this.#ended = true;
-    }
-  }
-
-  #whenReadable(signal: AbortSignal): Promise<"readable" | "end"> {
+    if (this.#ended) return undefined;
+    signal.throwIfAborted();
     const body = this.#body;
-    if (body.readableEnded) return Promise.resolve("end");
-    if (body.destroyed) return Promise.reject(body.errored ?? prematureClose());
-    return new Promise((resolve, reject) => {
+    if (body.readableEnded) {
+      this.#ended = true;
+      return undefined;
+    }
+    // Destroyed with an error whose 'error' event is still to come: say what it was here.
+    if (body.destroyed) throw bodyFailed(body);
+    const next = await new Promise<Buffer | undefined>((resolve, reject) => {
       const settle = (fn: () => void) => {
-        body.off("readable", onReadable);
+        body.off("data", onData);
         body.off("end", onEnd);
         body.off("error", onError);
         body.off("close", onClose);
         signal.removeEventListener("abort", onAbort);
         fn();
       };
-      const onReadable = () => settle(() => resolve("readable"));
-      const onEnd = () => settle(() => resolve("end"));
-      const onError = (err: unknown) => settle(() => reject(err));
-      const onClose = () => settle(() => reject(body.errored ?? prematureClose()));
-      const onAbort = () => settle(() => reject(signal.reason));
-      body.on("readable", onReadable);
+      const onData = (chunk: Buffer | string) => {
+        body.pause();
+        settle(() => resolve(typeof chunk === "string" ? Buffer.from(chunk) : chunk));
+      };
+      const onEnd = () => settle(() => resolve(undefined));
+      const onError = () => settle(() => reject(bodyFailed(body)));
+      const onClose = () => settle(() => reject(bodyFailed(body)));
+      const onAbort = () => {
+        body.pause();
+        settle(() => reject(signal.reason));
+      };
+      body.on("data", onData);
       body.on("end", onEnd);
       body.on("error", onError);
       body.on("close", onClose);
       signal.addEventListener("abort", onAbort, { once: true });
+      body.resume();
     });
+    if (next === undefined) this.#ended = true;
+    return next;
   }
 }
 
-/** A body destroyed without an error (a client that went away) aborts the write. */
-function prematureClose(): StorageError {
-  return new StorageError("Aborted", "The body stream closed before it ended.", {
-    operation: "write",
-  });
+/** A body that failed, or was destroyed before it ended (a client that went away), aborts the write. */
+function bodyFailed(body: Readable): StorageError {
+  const cause: unknown = body.errored;
+  return new StorageError(
+    "Aborted",
+    cause ? "The body stream failed." : "The body stream closed before it ended.",
+    { operation: "write", ...(cause ? { cause } : {}) },
+  );
 }

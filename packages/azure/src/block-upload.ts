@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import type { BlobHTTPHeaders, BlockBlobClient } from "@azure/storage-blob";
 import { StorageError } from "@mediagate/core";
 import { BlockReader } from "./block-reader.ts";
@@ -67,10 +67,10 @@ async function upload(
   requestSignal: AbortSignal,
 ): Promise<UploadedBlob> {
   const reader = new BlockReader(body, options.blockSize);
-  const first = (await reader.next(options.signal)) ?? Buffer.alloc(0);
+  const first = blockOf(await reader.nextParts(options.signal));
   if (first.length < options.blockSize || !(await reader.hasMore(options.signal))) {
     checkLength(reader.bytesRead, options.contentLength, true);
-    const response = await blob.upload(first, first.length, {
+    const response = await blob.upload(first.body, first.length, {
       blobHTTPHeaders: options.headers,
       metadata: options.metadata(),
       abortSignal: requestSignal,
@@ -86,11 +86,12 @@ async function upload(
     requestSignal,
   );
   try {
-    let block: Buffer | undefined = first;
+    let block: Block | undefined = first;
     while (block) {
       checkLength(reader.bytesRead, options.contentLength, false);
       await stager.stage(block);
-      block = await reader.next(stager.readSignal, stager.freeBuffer());
+      const next = await reader.next(stager.readSignal, stager.freeBuffer());
+      block = next && { body: next, length: next.length };
     }
     checkLength(reader.bytesRead, options.contentLength, true);
     const ids = await stager.finish();
@@ -169,7 +170,7 @@ class BlockStager {
     return buffer;
   }
 
-  async stage(block: Buffer): Promise<void> {
+  async stage(block: Block): Promise<void> {
     while (this.#inFlight.size >= this.#concurrency) await Promise.race(this.#inFlight);
     // The caller's abort, if it came first, is the reason to report; else the failed block.
     this.readSignal.throwIfAborted();
@@ -186,10 +187,11 @@ class BlockStager {
     ).toString("base64");
     this.#ids.push(id);
     const staging: Promise<void> = this.#blob
-      .stageBlock(id, block, block.length, { abortSignal: this.#requestSignal })
+      .stageBlock(id, block.body, block.length, { abortSignal: this.#requestSignal })
       .then(
         () => {
-          if (this.#owned.has(block)) this.#free.push(block);
+          const { body } = block;
+          if (Buffer.isBuffer(body) && this.#owned.has(body)) this.#free.push(body);
         },
         (error: unknown) => {
           this.#failure ??= { error };
@@ -215,6 +217,21 @@ class BlockStager {
   #throwIfFailed(): void {
     if (this.#failure) throw this.#failure.error;
   }
+}
+
+/**
+ * A block's bytes as a request body: one buffer, or its chunks sent in turn (the SDK calls
+ * the factory again for each retry).
+ */
+interface Block {
+  body: Buffer | (() => NodeJS.ReadableStream);
+  length: number;
+}
+
+function blockOf(parts: Buffer[]): Block {
+  const length = parts.reduce((sum, part) => sum + part.length, 0);
+  if (parts.length <= 1) return { body: parts[0] ?? Buffer.alloc(0), length };
+  return { body: () => Readable.from(parts), length };
 }
 
 function checkLength(bytes: number, expected: number | undefined, complete: boolean): void {
