@@ -181,6 +181,35 @@ describe.each(backends)("fault injection on $name", (fixture) => {
       }
     }, 60_000);
 
+  // IDLE_TIMEOUT is the client's allowance for silence; a wait the gateway causes is not the
+  // client's (a 512 MiB upload to a busy store can take minutes to complete once sent).
+  if (fixture.name !== "fs")
+    it("a backend slower than IDLE_TIMEOUT: the client that has sent everything gets its answer", async () => {
+      const proxy = backend.proxy;
+      if (!proxy) throw new Error("network backends run behind the fault proxy");
+      const patient = await startGatewayProcess({
+        ...backend.env,
+        AUTH_TOKENS: TOKEN,
+        PUBLIC_BASE_URL,
+        IDLE_TIMEOUT: "1s",
+        STORAGE_TIMEOUT: "30s",
+      });
+      try {
+        proxy.pause();
+        const answer = upload(patient.url, 8, randomBytes(64 * 1024));
+        // The backend's stall, long enough for two idle periods to pass (not a readiness wait).
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        proxy.resume();
+        const ok = await answer;
+        expect(ok.status, ok.text).toBe(200);
+        expect((ok.json as { result: boolean }).result).toBe(true);
+        expect(patient.stderr()).not.toMatch(/uncaught|unhandled/i);
+      } finally {
+        proxy.resume();
+        await patient.stop();
+      }
+    }, 60_000);
+
   it("100 client aborts at random offsets leave no object, file, part or session", async () => {
     const before = await backend.inventory();
     const seed = Number(process.env.FAULT_SEED ?? Date.now() % 2 ** 31);

@@ -24,7 +24,13 @@ import { azureErrorCode, classifyAzureError } from "./errors.ts";
 import { bareEtag, objectInfo } from "./object-info.ts";
 import type { UrlSigner } from "./signing.ts";
 
-export const DEFAULT_BUFFER_SIZE = 8 * 1024 * 1024;
+/**
+ * 4 MiB blocks, 4 in flight: about 20 MiB of block buffers per upload. A gateway streams
+ * from many phones at once, each slower than one block request to Azure, so memory per
+ * upload counts for more than the bulk throughput bigger blocks would give (Azure's
+ * high-throughput ingestion starts above 4 MiB; raise `bufferSize` for bulk loads).
+ */
+export const DEFAULT_BUFFER_SIZE = 4 * 1024 * 1024;
 export const DEFAULT_CONCURRENCY = 4;
 /** Azure's largest block (Put Block, API version 2019-12-12 and later). */
 const MAX_BUFFER_SIZE = 4000 * 1024 * 1024;

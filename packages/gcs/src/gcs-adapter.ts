@@ -56,10 +56,12 @@ export interface GcsAdapterConfig extends GcsAdapterTuning {
   retry?: StorageOptions["retryOptions"];
 }
 
-/** Building the adapter around a client the application already has. */
-export interface GcsAdapterFromClient extends GcsAdapterTuning {
-  bucket: Bucket;
-}
+/**
+ * Building the adapter around a client the application already has: its `Bucket`, or its
+ * `Storage` and a bucket name.
+ */
+export type GcsAdapterFromClient = GcsAdapterTuning &
+  ({ bucket: Bucket; storage?: undefined } | { storage: Storage; bucket: string });
 
 const GOOGLE_ENDPOINT = /^https:\/\/([a-z0-9-]+\.)*googleapis\.com\/?$/;
 
@@ -162,6 +164,15 @@ export class GcsAdapter extends BaseAdapter {
     let canSign: boolean;
     if (config.bucket instanceof Bucket) {
       this.bucket = config.bucket;
+      canSign = true;
+    } else if ("storage" in config && config.storage instanceof Storage) {
+      if (typeof config.bucket !== "string" || config.bucket === "") {
+        throw new StorageError("InvalidArgument", "A GCS bucket name is required.", {
+          operation: "configure",
+        });
+      }
+      this.bucket = config.storage.bucket(config.bucket);
+      // The application's client: whether it can sign is only known when it tries.
       canSign = true;
     } else {
       if (typeof config.bucket !== "string" || config.bucket === "") {

@@ -102,6 +102,17 @@ describe("GcsAdapter configuration", () => {
     expect(adapter.bucket.name).toBe(BUCKET);
   });
 
+  it("builds its bucket from the application's own Storage client and a bucket name", async () => {
+    const storage = new Storage({ apiEndpoint: server.url, projectId: TEST_PROJECT });
+    const adapter = new GcsAdapter({ storage, bucket: BUCKET, prefix: "from-storage" });
+    await adapter.write("client.txt", streamOf("shared storage"));
+    expect(adapter.bucket.storage).toBe(storage);
+    expect(adapter.bucket.name).toBe(BUCKET);
+    const [exists] = await storage.bucket(BUCKET).file("from-storage/client.txt").exists();
+    expect(exists).toBe(true);
+    expect(() => new GcsAdapter({ storage, bucket: "" })).toThrow(/bucket name is required/);
+  });
+
   it("creates a missing bucket with ensureBucket(), and leaves an existing one alone", async () => {
     const adapter = new GcsAdapter({ ...base(), bucket: "created-on-start" });
     await expectStorageError(adapter.check(), "NotFound");

@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Express } from "express";
 import type { Logger } from "pino";
@@ -28,8 +28,9 @@ const ABORT_GRACE_MS = 10_000;
 
 /**
  * The HTTP server around the app. Node's default 5-minute `requestTimeout` would kill a slow
- * but healthy 2 GB upload, so it is off; instead a socket that sends or receives nothing for
- * IDLE_TIMEOUT is closed, and headers must arrive within HEADERS_TIMEOUT (slowloris).
+ * but healthy 2 GB upload, so it is off; instead a socket whose client sends or receives
+ * nothing for IDLE_TIMEOUT is closed (a quiet spell the gateway causes does not count), and
+ * headers must arrive within HEADERS_TIMEOUT (slowloris).
  */
 export async function startServer(
   app: Express,
@@ -48,7 +49,15 @@ export async function startServer(
     },
     app,
   );
+  const current = currentRequests(server);
   server.setTimeout(options.idleTimeoutMs, (socket: Socket) => {
+    if (waitingOnUs(current.get(socket))) {
+      // The silence is the gateway's: it holds the body back while storage catches up, or
+      // has all of it and awaits storage's answer (STORAGE_TIMEOUT bounds those waits). Not
+      // the client's idleness: look again after another period.
+      socket.setTimeout(options.idleTimeoutMs);
+      return;
+    }
     logger.info({ remoteAddress: socket.remoteAddress }, "closing an idle connection");
     socket.destroy();
   });
@@ -87,6 +96,39 @@ export async function startServer(
     })());
 
   return { server, url: `http://${host}:${address.port}`, shutdown };
+}
+
+interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+}
+
+/** The exchange each connection is serving, until its response has been sent. */
+function currentRequests(server: Server): WeakMap<Socket, Exchange> {
+  const current = new WeakMap<Socket, Exchange>();
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const { socket } = req;
+    const exchange = { req, res };
+    current.set(socket, exchange);
+    const done = () => {
+      if (current.get(socket) === exchange) current.delete(socket);
+    };
+    res.once("finish", done);
+    res.once("close", done);
+  });
+  return current;
+}
+
+/**
+ * Whether a connection is quiet because of the gateway rather than the client: the answer
+ * is still to be sent, and the request body has all arrived (the answer is being worked
+ * out) or the gateway has paused reading it (backpressure from a storage backend slower
+ * than the client).
+ */
+function waitingOnUs(exchange: Exchange | undefined): boolean {
+  if (!exchange || exchange.res.writableEnded || exchange.res.destroyed) return false;
+  const { req } = exchange;
+  return req.complete || req.readableFlowing === false;
 }
 
 /** Malformed HTTP never reaches Express; answer it in the same JSON shape, then hang up. */

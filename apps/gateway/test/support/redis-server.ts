@@ -42,6 +42,13 @@ export async function startRedisServer(options: { port?: number } = {}): Promise
     { stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   const output: string[] = [];
+  child.once("error", (err: NodeJS.ErrnoException) => {
+    output.push(
+      err.code === "ENOENT"
+        ? "redis-server is not on the PATH (Debian/Ubuntu: apt install redis-server; macOS: brew install redis)"
+        : String(err),
+    );
+  });
   child.stdout?.setEncoding("utf8").on("data", (chunk: string) => output.push(chunk));
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => output.push(chunk));
   const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
