@@ -593,20 +593,26 @@ async function streamToFile(
 /**
  * Bytes gathered before they are written: each write is a round trip through libuv's thread
  * pool that costs the event loop about as much as hashing 50 KiB, and a request's chunks
- * arrive at most 64 KiB at a time. Gathering cuts those round trips eightfold, for at most
- * this much (plus as much again queued behind a write in progress) held per upload.
+ * arrive at most 64 KiB at a time. Gathering cuts those round trips eightfold on a fast
+ * upload, for at most this much (plus as much again queued behind a write) per upload.
  */
 const WRITE_BATCH_BYTES = 512 * 1024;
+/** A batch not yet full is written once the body has been quiet this long. */
+const IDLE_FLUSH_MS = 2;
 
 /**
  * Writes into a FileHandle it does not own (fs.WriteStream on a handle closes it when it
  * ends, or keeps it referenced so it cannot be closed): the write path still has to stat,
- * sync and close the file itself. Chunks are gathered into writes of WRITE_BATCH_BYTES.
+ * sync and close the file itself. Chunks are gathered into writes of WRITE_BATCH_BYTES, or
+ * written as they are when the body pauses (a slow client's bytes do not wait in memory).
  */
 class HandleSink extends Writable {
   readonly #handle: FileHandle;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
+  /** The last write started: writes go out one after another, in order. */
+  #writing: Promise<void> = Promise.resolve();
+  #idle: NodeJS.Timeout | undefined;
   /** Bytes taken so far. */
   bytes = 0;
 
@@ -617,16 +623,21 @@ class HandleSink extends Writable {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void) {
     this.#take(chunk);
-    this.#flushIfFull(done);
+    this.#afterTaking(done);
   }
 
   override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
     for (const { chunk } of chunks) this.#take(chunk);
-    this.#flushIfFull(done);
+    this.#afterTaking(done);
   }
 
   override _final(done: (err?: Error | null) => void): void {
-    this.#flush(done);
+    this.#flush().then(() => done(), done);
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    clearTimeout(this.#idle);
+    done(err);
   }
 
   #take(chunk: Buffer): void {
@@ -635,17 +646,32 @@ class HandleSink extends Writable {
     this.#pendingBytes += chunk.length;
   }
 
-  #flushIfFull(done: (err?: Error | null) => void): void {
-    if (this.#pendingBytes < WRITE_BATCH_BYTES) done();
-    else this.#flush(done);
+  #afterTaking(done: (err?: Error | null) => void): void {
+    if (this.#pendingBytes >= WRITE_BATCH_BYTES) {
+      // Full: the body waits for this write (backpressure), so memory stays bounded.
+      this.#flush().then(() => done(), done);
+      return;
+    }
+    done();
+    this.#idle ??= setTimeout(() => {
+      this.#idle = undefined;
+      this.#flush().catch((err: unknown) => this.destroy(err as Error));
+    }, IDLE_FLUSH_MS);
   }
 
-  #flush(done: (err?: Error | null) => void): void {
+  /** Writes what is pending after the writes already started; resolves once it is written. */
+  #flush(): Promise<void> {
+    clearTimeout(this.#idle);
+    this.#idle = undefined;
     const buffers = this.#pending;
     this.#pending = [];
     this.#pendingBytes = 0;
-    if (buffers.length === 0) return done();
-    writeAll(this.#handle, buffers).then(() => done(), done);
+    const written = this.#writing.then(() =>
+      buffers.length > 0 ? writeAll(this.#handle, buffers) : undefined,
+    );
+    // A failed write fails the stream through whoever awaits it; the chain itself goes on.
+    this.#writing = written.catch(() => undefined);
+    return written;
   }
 }
 
