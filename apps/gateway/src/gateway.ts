@@ -45,6 +45,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     createRoot: true,
   });
   void removeStaleSpool(spoolFolder, logger);
+  if (storage instanceof FsAdapter) void removeStaleTemps(storage, logger);
   // Spooling happens before authentication, so the disk it may take is capped in total.
   const spool = new BudgetedSpool(spoolFolder, new SpoolBudget(config.spoolMaxBytes));
   const lifecycle = new Lifecycle();
@@ -84,13 +85,26 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   };
 }
 
-/** A spooled part lives for one request; one a day old was left by a process that died. */
-const STALE_SPOOL_MS = 24 * 60 * 60 * 1000;
+/** A spooled part or a temp file lives for one request; one a day old was left by a process that died. */
+const STALE_AFTER_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Temp files a crashed process left in the local-folder store (a live write renews its
+ * file's mtime with every write, so a day-old one has no writer).
+ */
+async function removeStaleTemps(storage: FsAdapter, logger: Logger): Promise<void> {
+  try {
+    const removed = await storage.removeStaleTempFiles(STALE_AFTER_MS);
+    if (removed > 0) logger.info({ removed }, "removed stale temp files from the storage folder");
+  } catch (err) {
+    logger.warn({ err }, "could not clean the storage folder's temp files");
+  }
+}
 
 async function removeStaleSpool(spool: FsAdapter, logger: Logger): Promise<void> {
   try {
-    const cutoff = Date.now() - STALE_SPOOL_MS;
-    let removed = await spool.removeStaleTempFiles(STALE_SPOOL_MS);
+    const cutoff = Date.now() - STALE_AFTER_MS;
+    let removed = await spool.removeStaleTempFiles(STALE_AFTER_MS);
     for await (const entry of spool.list(SPOOL_PREFIX)) {
       if (entry.lastModified.getTime() < cutoff) {
         await spool.delete(entry.key);

@@ -134,6 +134,10 @@ describe.each(backends)("fault injection on $name", (fixture) => {
     await backend.up();
     await expect.poll(async () => (await ready()).status, { timeout: 15_000 }).toBe(200);
     await expectClean(backend.proxy ? before.objects : []);
+    // The fs outage keeps the vanished folder aside, as an unmounted volume keeps its files:
+    // the cut-off write committed nothing there either (only its temp file may remain, in
+    // the adapter's reserved folder, for removeStaleTempFiles).
+    expect(await backend.vanishedObjects()).toEqual(backend.proxy ? [] : [...before.objects].sort());
     expect(gateway.stderr()).not.toMatch(/uncaught|unhandled/i);
   }, 60_000);
 

@@ -1,4 +1,6 @@
-import { mkdir, rename, rm } from "node:fs/promises";
+import { mkdir, readdir, rename, rm } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import { RESERVED_DIR } from "@mediagate/fs";
 import { startFaultProxy, type FaultProxy } from "@mediagate/test-servers";
 import { providers, type ProviderName } from "../../src/storage/providers/index.ts";
 import type { BackendFixture, RunningBackend } from "../backends/types.ts";
@@ -27,6 +29,12 @@ export interface FaultyBackend {
   /** Makes it reachable again, on the same address. */
   up(): Promise<void>;
   inventory(): Promise<{ objects: string[]; leftovers: string[] }>;
+  /**
+   * fs only: object files (outside the adapter's reserved folder) in the folders that
+   * vanished in an outage, as an unmounted volume keeps them. A write cut off by the outage
+   * must not have committed one there either.
+   */
+  vanishedObjects(): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -65,13 +73,27 @@ export async function startFaultyBackend(
     const root = running.env.FS_ROOT;
     if (!root) throw new Error("fs fixture without FS_ROOT");
     // The folder vanishes in one step (a rename), as an unmounted volume would; deleting it
-    // in place races the gateway's own writes into it (rmdir → ENOTEMPTY).
+    // in place races the gateway's own writes into it (rmdir → ENOTEMPTY). It is kept aside,
+    // as an unmounted volume keeps what was on it, until stop().
+    const vanished: string[] = [];
     const down = async () => {
       const gone = `${root}.gone-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-      await rename(root, gone).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== "ENOENT") throw err;
-      });
-      await rm(gone, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+      await rename(root, gone).then(
+        () => vanished.push(gone),
+        (err: NodeJS.ErrnoException) => {
+          if (err.code !== "ENOENT") throw err;
+        },
+      );
+    };
+    const vanishedObjects = async () => {
+      const objects: string[] = [];
+      for (const dir of vanished) {
+        for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+          const path = relative(dir, join(entry.parentPath, entry.name)).split(sep).join("/");
+          if (entry.isFile() && !path.startsWith(`${RESERVED_DIR}/`)) objects.push(path);
+        }
+      }
+      return objects.sort();
     };
     const up = async () => {
       await mkdir(root, { recursive: true });
@@ -85,7 +107,11 @@ export async function startFaultyBackend(
       down,
       up,
       inventory: () => running.inventory(),
-      stop: () => running.stop(),
+      vanishedObjects,
+      async stop() {
+        await running.stop();
+        for (const dir of vanished) await rm(dir, { recursive: true, force: true });
+      },
     };
   }
 
@@ -105,6 +131,7 @@ export async function startFaultyBackend(
     down: () => proxy.down(),
     up: () => proxy.up(),
     inventory: () => steadyInventory(running),
+    vanishedObjects: async () => [],
     async stop() {
       await proxy.stop();
       await running.stop();
