@@ -137,7 +137,9 @@ describe.each(backends)("fault injection on $name", (fixture) => {
     // The fs outage keeps the vanished folder aside, as an unmounted volume keeps its files:
     // the cut-off write committed nothing there either (only its temp file may remain, in
     // the adapter's reserved folder, for removeStaleTempFiles).
-    expect(await backend.vanishedObjects()).toEqual(backend.proxy ? [] : [...before.objects].sort());
+    expect(await backend.vanishedObjects()).toEqual(
+      backend.proxy ? [] : [...before.objects].sort(),
+    );
     expect(gateway.stderr()).not.toMatch(/uncaught|unhandled/i);
   }, 60_000);
 

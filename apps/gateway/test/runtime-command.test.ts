@@ -10,8 +10,8 @@ const read = (path: string) => readFile(new URL(`../${path}`, import.meta.url), 
  */
 describe("the command that runs the gateway", () => {
   it("is the same in the start script, the Docker image and the CLI's shebang", async () => {
-    const start = (JSON.parse(await read("package.json")) as { scripts: { start: string } })
-      .scripts.start;
+    const start = (JSON.parse(await read("package.json")) as { scripts: { start: string } }).scripts
+      .start;
     const startWords = start.split(/\s+/);
     expect(startWords[0]).toBe("node");
     expect(startWords.at(-1)).toBe("dist/main.js");
