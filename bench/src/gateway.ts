@@ -71,6 +71,11 @@ export async function startGateway(
       MAX_FILE_SIZE: "1gb",
       LOG_LEVEL: "info",
       SPOOL_DIR: `${options.cwd}/spool`,
+      // The direct SDK client waits on a storage server without limit. Sixteen 512 MiB
+      // uploads into s3rver on one disk can leave it taking no bytes for over a minute while
+      // it joins parts (disk-bound), which the default 60 s would answer with 504: the
+      // gateway is given the same patience as what it is compared with.
+      STORAGE_TIMEOUT: "10m",
       // main.ts reads a .env from where npm was started; an operator's .env must not leak in.
       INIT_CWD: options.cwd,
       ...options.env,
