@@ -4,7 +4,6 @@
  * test must control every byte). The whole suite runs once per backend in ./backends.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { request } from "node:http";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backends } from "./backends/index.ts";
@@ -14,7 +13,7 @@ import {
   ROTATED_TOKEN,
   TOKEN,
 } from "./support/backend-session.ts";
-import { send, postForm, type Answer } from "./support/http.ts";
+import { openUpload, send, postForm, type Answer } from "./support/http.ts";
 import { closing, multipart, partHead, type Part } from "./support/multipart.ts";
 
 const MAX_FILE_SIZE = 4 * 1024 * 1024;
@@ -65,43 +64,6 @@ function encodeParts(boundary: string, parts: Part[]): Buffer {
       ]),
     ),
   );
-}
-
-/** An upload whose body the test writes by hand, to pause, truncate or abort it. */
-function openUpload(url: string, boundary: string) {
-  const req = request(`${url}/upload`, {
-    method: "POST",
-    headers: {
-      "Content-Type": `multipart/form-data; boundary=${boundary}`,
-      "Transfer-Encoding": "chunked",
-    },
-    agent: false,
-  });
-  const answer = new Promise<Answer | Error>((resolve) => {
-    req.on("error", resolve);
-    req.on("response", (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("error", resolve);
-      res.on("end", () => {
-        const body = Buffer.concat(chunks);
-        let json: unknown;
-        try {
-          json = JSON.parse(body.toString());
-        } catch {
-          json = undefined;
-        }
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body,
-          text: body.toString(),
-          json,
-        });
-      });
-    });
-  });
-  return { req, answer };
 }
 
 for (const fixture of backends) {

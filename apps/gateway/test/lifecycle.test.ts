@@ -4,18 +4,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
-import {
-  Agent,
-  request,
-  type ClientRequest,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-} from "node:http";
+import { Agent, request, type IncomingMessage } from "node:http";
 import { setTimeout as delay } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { fsBackend } from "./backends/fs.ts";
 import { BackendSession, TOKEN } from "./support/backend-session.ts";
-import { postForm } from "./support/http.ts";
+import { openUpload, postForm, type Answer, type OpenUpload } from "./support/http.ts";
 import { closing, partHead, type Part } from "./support/multipart.ts";
 
 const BOUNDARY = "----mediagate-lifecycle";
@@ -32,35 +26,12 @@ const filePart: Part = {
   body: "",
 };
 
-type UploadAnswer = { status: number; body: string; headers: IncomingHttpHeaders } | Error;
-
-interface OpenUpload {
-  req: ClientRequest;
-  answer: Promise<UploadAnswer>;
-}
-
-/** `agent: false` sends `Connection: close`; a keep-alive agent asks to keep the connection. */
-function openUpload(url: string, agent: Agent | false = false): OpenUpload {
-  const req = request(`${url}/upload`, {
-    method: "POST",
-    agent,
-    headers: {
-      "Content-Type": `multipart/form-data; boundary=${BOUNDARY}`,
-      "Transfer-Encoding": "chunked",
-    },
-  });
-  const answer = new Promise<UploadAnswer>((resolve) => {
-    req.on("error", resolve);
-    req.on("response", (res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => (body += c.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-      res.on("error", resolve);
-    });
-  });
-  req.write(fieldBytes);
-  req.write(partHead(BOUNDARY, filePart));
-  return { req, answer };
+/** An upload with its fields sent and its file part open. */
+function openSlowUpload(url: string, agent: Agent | false = false): OpenUpload {
+  const upload = openUpload(url, BOUNDARY, agent);
+  upload.req.write(fieldBytes);
+  upload.req.write(partHead(BOUNDARY, filePart));
+  return upload;
 }
 
 const finish = (upload: OpenUpload) =>
@@ -87,7 +58,7 @@ describe("timeouts", () => {
   it("lets a slow but progressing upload run far past the idle timeout", async () => {
     session = new BackendSession(fsBackend);
     await session.start({ IDLE_TIMEOUT: "1s" });
-    const upload = openUpload(session.gateway.url);
+    const upload = openSlowUpload(session.gateway.url);
     const started = Date.now();
     // A trickle: a chunk every 300 ms for about 3.6 s, three idle timeouts in total.
     for (let i = 0; i < 12; i++) {
@@ -103,7 +74,7 @@ describe("timeouts", () => {
     session = new BackendSession(fsBackend);
     await session.start({ IDLE_TIMEOUT: "1s" });
     const before = await session.inventory();
-    const upload = openUpload(session.gateway.url);
+    const upload = openSlowUpload(session.gateway.url);
     upload.req.write(randomBytes(50_000));
     const started = Date.now();
     expect(await upload.answer).toBeInstanceOf(Error);
@@ -128,24 +99,33 @@ describe("timeouts", () => {
   });
 });
 
+/** SIGTERM, and wait until the gateway refuses new connections. */
+async function terminate(running: BackendSession): Promise<void> {
+  running.gateway.signal("SIGTERM");
+  await expect.poll(() => refusesConnections(running.gateway.url), { timeout: 10_000 }).toBe(true);
+}
+
+/**
+ * Half an upload, then SIGTERM; once the gateway refuses new connections, the rest of it.
+ * Resolves with the upload's answer.
+ */
+async function uploadAcrossSigterm(running: BackendSession, agent: Agent | false = false) {
+  const upload = openSlowUpload(running.gateway.url, agent);
+  upload.req.write(randomBytes(100_000));
+  await expect.poll(async () => (await running.inventory()).leftovers.length).toBeGreaterThan(0);
+  await terminate(running);
+  upload.req.write(randomBytes(100_000));
+  finish(upload);
+  return upload.answer;
+}
+
 describe("graceful shutdown", () => {
   it("stops accepting connections but lets an in-flight upload finish", async () => {
     session = new BackendSession(fsBackend);
     await session.start({ SHUTDOWN_TIMEOUT: "20s" });
-    const upload = openUpload(session.gateway.url);
-    upload.req.write(randomBytes(100_000));
-    await expect
-      .poll(async () => (await session?.inventory())?.leftovers.length)
-      .toBeGreaterThan(0);
-    session.gateway.signal("SIGTERM");
-    await expect
-      .poll(() => refusesConnections(session?.gateway.url ?? ""), { timeout: 10_000 })
-      .toBe(true);
-    upload.req.write(randomBytes(100_000));
-    finish(upload);
-    const answer = await upload.answer;
+    const answer = await uploadAcrossSigterm(session);
     expect(answer).toMatchObject({ status: 200 });
-    const url = JSON.parse((answer as { body: string }).body).url as string;
+    const url = JSON.parse((answer as Answer).text).url as string;
     expect((await session.inventory()).objects).toContain(session.keyOf(url));
     expect(await session.gateway.exited).toEqual({ code: 0, signal: null });
   });
@@ -155,18 +135,7 @@ describe("graceful shutdown", () => {
     await session.start({ SHUTDOWN_TIMEOUT: "20s" });
     const agent = new Agent({ keepAlive: true });
     try {
-      const upload = openUpload(session.gateway.url, agent);
-      upload.req.write(randomBytes(100_000));
-      await expect
-        .poll(async () => (await session?.inventory())?.leftovers.length)
-        .toBeGreaterThan(0);
-      session.gateway.signal("SIGTERM");
-      await expect
-        .poll(() => refusesConnections(session?.gateway.url ?? ""), { timeout: 10_000 })
-        .toBe(true);
-      upload.req.write(randomBytes(100_000));
-      finish(upload);
-      const answer = await upload.answer;
+      const answer = await uploadAcrossSigterm(session, agent);
       const answeredAt = Date.now();
       expect(answer).toMatchObject({ status: 200, headers: { connection: "close" } });
       expect(await session.gateway.exited).toEqual({ code: 0, signal: null });
@@ -203,10 +172,7 @@ describe("graceful shutdown", () => {
       );
       res.pause();
       expect(res.headers.connection).toBe("keep-alive");
-      session.gateway.signal("SIGTERM");
-      await expect
-        .poll(() => refusesConnections(session?.gateway.url ?? ""), { timeout: 10_000 })
-        .toBe(true);
+      await terminate(session);
       let received = 0;
       res.on("data", (chunk: Buffer) => (received += chunk.length));
       await new Promise((resolve) => res.once("end", resolve).resume());
@@ -223,7 +189,7 @@ describe("graceful shutdown", () => {
     session = new BackendSession(fsBackend);
     await session.start({ SHUTDOWN_TIMEOUT: "1s" });
     const before = await session.inventory();
-    const upload = openUpload(session.gateway.url);
+    const upload = openSlowUpload(session.gateway.url);
     upload.req.write(randomBytes(100_000));
     await expect
       .poll(async () => (await session?.inventory())?.leftovers.length)

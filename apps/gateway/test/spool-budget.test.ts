@@ -5,14 +5,13 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { readdir, stat } from "node:fs/promises";
-import { request } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fsBackend } from "./backends/fs.ts";
 import { BackendSession, TOKEN } from "./support/backend-session.ts";
 import { runGatewayToExit } from "./support/gateway-process.ts";
 import { expectRefusal, uploadForm, uploadedUrl } from "./support/forms.ts";
-import { postForm, send, type Answer } from "./support/http.ts";
+import { openUpload, postForm, send } from "./support/http.ts";
 import { closing, partHead } from "./support/multipart.ts";
 
 const KIB = 1024;
@@ -37,33 +36,7 @@ async function bytesUnder(dir: string): Promise<number> {
 /** A file-first upload the test writes by hand, so it can hold the part in the spool. */
 function openFileFirstUpload(url: string) {
   const boundary = `----mediagate-spool-${randomBytes(8).toString("hex")}`;
-  const req = request(`${url}/upload`, {
-    method: "POST",
-    agent: false,
-    headers: {
-      "Content-Type": `multipart/form-data; boundary=${boundary}`,
-      "Transfer-Encoding": "chunked",
-    },
-  });
-  const answer = new Promise<Answer | Error>((resolve) => {
-    req.on("error", resolve);
-    req.on("response", (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("error", resolve);
-      res.on("end", () => {
-        const body = Buffer.concat(chunks);
-        const text = body.toString();
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text, json });
-      });
-    });
-  });
+  const { req, answer } = openUpload(url, boundary);
   req.write(
     partHead(boundary, {
       name: "file",
