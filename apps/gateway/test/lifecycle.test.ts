@@ -13,10 +13,11 @@ import { openUpload, postForm, type Answer, type OpenUpload } from "./support/ht
 import { closing, partHead, type Part } from "./support/multipart.ts";
 
 const BOUNDARY = "----mediagate-lifecycle";
+const FIELDS = { op: "upload", auth: TOKEN, uid: "1", mid: "2", source: "message" };
+const uploadFields: Part[] = Object.entries(FIELDS).map(([name, value]) => ({ name, value }));
 const fieldBytes = Buffer.concat(
-  Object.entries({ op: "upload", auth: TOKEN, uid: "1", mid: "2", source: "message" }).map(
-    ([name, value]) =>
-      Buffer.concat([partHead(BOUNDARY, { name, value }), Buffer.from(`${value}\r\n`)]),
+  Object.entries(FIELDS).map(([name, value]) =>
+    Buffer.concat([partHead(BOUNDARY, { name, value }), Buffer.from(`${value}\r\n`)]),
   ),
 );
 const filePart: Part = {
@@ -80,6 +81,41 @@ describe("timeouts", () => {
     expect(await upload.answer).toBeInstanceOf(Error);
     expect(Date.now() - started).toBeLessThan(10_000);
     await session.expectUntouched(before);
+  });
+
+  it("closes a download whose client stops reading after the idle timeout", async () => {
+    session = new BackendSession(fsBackend);
+    await session.start({ IDLE_TIMEOUT: "1s" });
+    // Larger than every buffer between a paused client and the gateway.
+    const size = 16 * 1024 * 1024;
+    const stored = await postForm(`${session.gateway.url}/upload`, [
+      ...uploadFields,
+      {
+        name: "file",
+        filename: "big.bin",
+        type: "application/octet-stream",
+        body: randomBytes(size),
+      },
+    ]);
+    expect(stored.status, stored.text).toBe(200);
+    const url = session.local((stored.json as { url: string }).url);
+    const res = await new Promise<IncomingMessage>((resolve, reject) =>
+      request(url, { agent: false }, resolve).on("error", reject).end(),
+    );
+    expect(res.statusCode).toBe(200);
+    res.pause();
+    const started = Date.now();
+    // The gateway hangs up on the client that stopped reading (the paused client sees that
+    // only once it reads on).
+    await expect
+      .poll(() => session?.gateway.logs().map((l) => l.msg), { timeout: 10_000 })
+      .toContain("closing an idle connection");
+    expect(Date.now() - started).toBeLessThan(10_000);
+    let received = 0;
+    res.on("data", (chunk: Buffer) => (received += chunk.length));
+    await new Promise((resolve) => res.once("close", resolve).resume());
+    expect(res.complete).toBe(false);
+    expect(received).toBeLessThan(size);
   });
 
   it("answers a client that never finishes its headers with 408", async () => {
@@ -153,9 +189,7 @@ describe("graceful shutdown", () => {
     // cannot finish before the client reads on.
     const size = 16 * 1024 * 1024;
     const stored = await postForm(`${session.gateway.url}/upload`, [
-      ...Object.entries({ op: "upload", auth: TOKEN, uid: "1", mid: "2", source: "message" }).map(
-        ([name, value]) => ({ name, value }),
-      ),
+      ...uploadFields,
       {
         name: "file",
         filename: "big.bin",

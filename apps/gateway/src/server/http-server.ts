@@ -120,15 +120,23 @@ function currentRequests(server: Server): WeakMap<Socket, Exchange> {
 }
 
 /**
- * Whether a connection is quiet because of the gateway rather than the client: the answer
- * is still to be sent, and the request body has all arrived (the answer is being worked
- * out) or the gateway has paused reading it (backpressure from a storage backend slower
- * than the client).
+ * Whether a connection is quiet because of the gateway storing an upload rather than because
+ * of the client: a request with a body whose answer has not begun, and whose body has all
+ * arrived (storage's answer is awaited) or is held back (backpressure from a storage backend
+ * slower than the client). Once the answer has begun, silence is the client not reading it;
+ * a request without a body (a download) waits on nothing the client sent. Both stay bound
+ * by IDLE_TIMEOUT.
  */
 function waitingOnUs(exchange: Exchange | undefined): boolean {
-  if (!exchange || exchange.res.writableEnded || exchange.res.destroyed) return false;
-  const { req } = exchange;
+  if (!exchange) return false;
+  const { req, res } = exchange;
+  if (res.headersSent || res.writableEnded || res.destroyed || !hasBody(req)) return false;
   return req.complete || req.readableFlowing === false;
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }
 
 /** Malformed HTTP never reaches Express; answer it in the same JSON shape, then hang up. */
