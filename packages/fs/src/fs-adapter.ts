@@ -32,7 +32,7 @@ import {
 } from "@mediagate/core";
 import { classifyFsError } from "./fs-errors.ts";
 import { fileVersion, Layout, sameVersion, versionName, type FileVersion } from "./layout.ts";
-import { ensureDirInside, escapeError, isInside, realInside } from "./paths.ts";
+import { ensureDirInside, escapeError, fsyncDir, isInside, realInside, syncFile } from "./paths.ts";
 import { publishSidecar, readAllSidecars, readSidecar, type Sidecar } from "./sidecar.ts";
 import { walkObjects } from "./walk.ts";
 
@@ -45,9 +45,9 @@ export interface FsAdapterOptions {
    */
   createRoot?: boolean;
   /**
-   * fsync each object's data, sidecar and folder before its write resolves (default), so a
-   * stored upload survives a power loss or kernel crash. Off, writes are as durable as the
-   * page cache: still atomic (a crashed process never leaves a half-written object), but
+   * fsync each object's data, sidecar, and the folders naming them (new folders included)
+   * before its write resolves (default), so a stored upload survives a power loss or kernel
+   * crash. Off, writes are as durable as the page cache: still atomic (a crashed process never leaves a half-written object), but
    * the last seconds of uploads can vanish with the machine.
    */
   durable?: boolean;
@@ -186,6 +186,7 @@ export class FsAdapter extends BaseAdapter {
       const targetPath = await target;
       const previous = await versionAt(targetPath);
       const published = await this.publishMetadata(
+        layout,
         described,
         await sidecarDir,
         temp.path,
@@ -193,8 +194,13 @@ export class FsAdapter extends BaseAdapter {
         previous,
         dataDone,
       );
-      publishedSidecar = join(await sidecarDir, `${versionName(published.sidecar)}.json`);
+      sidecarDir = Promise.resolve(published.dir);
+      publishedSidecar = join(published.dir, `${versionName(published.sidecar)}.json`);
+      // The sidecar's entry is made durable while the data is synced, both before the
+      // rename: a committed object never outlives its metadata in a power loss.
+      const sidecarDurable = quiet(this.durable ? fsyncDir(await sidecarDir) : Promise.resolve());
       await dataDone;
+      await sidecarDurable;
       signal.throwIfAborted();
 
       const parent = await this.commit(layout, key, temp.path, targetPath);
@@ -362,7 +368,9 @@ export class FsAdapter extends BaseAdapter {
   /** Where the key's file goes: its parent created inside the root, the name appended. */
   private async objectTarget(layout: Layout, key: string): Promise<string> {
     const path = layout.objectPath(key);
-    const parent = await ensureDirInside(layout.root, dirname(path), "write", key);
+    const parent = await ensureDirInside(layout.root, dirname(path), "write", key, {
+      durable: this.durable,
+    });
     assertNotReserved(layout, parent, "write", key);
     return join(parent, basename(path));
   }
@@ -373,23 +381,36 @@ export class FsAdapter extends BaseAdapter {
    * settles once the temp file is synced and closed; its mtime may only be moved after that.
    */
   private async publishMetadata(
+    layout: Layout,
     described: Omit<Sidecar, "size" | "mtimeMs" | "etag">,
-    dir: string,
+    folder: string,
     tmpPath: string,
     written: BigIntStats,
     previous: FileVersion | undefined,
     dataDone: Promise<void>,
-  ): Promise<{ sidecar: Sidecar; stats: BigIntStats }> {
+  ): Promise<{ sidecar: Sidecar; stats: BigIntStats; dir: string }> {
     const { key } = described;
     let stats = written;
+    let dir = folder;
     for (let attempt = 1; ; attempt++) {
       const version = fileVersion(stats);
       const sidecar: Sidecar = { ...described, ...version, etag: versionName(version) };
-      if (
-        !(previous && sameVersion(previous, sidecar)) &&
-        (await publishSidecar(sidecar, join(dir, `${versionName(sidecar)}.json`), this.durable))
-      ) {
-        return { sidecar, stats };
+      if (!(previous && sameVersion(previous, sidecar))) {
+        let published: boolean;
+        try {
+          published = await publishSidecar(
+            sidecar,
+            join(dir, `${versionName(sidecar)}.json`),
+            this.durable,
+          );
+        } catch (err) {
+          // A failed write of the same key removed the folder while it was still empty
+          // (removeIfEmpty): make it again.
+          if (errno(err) !== "ENOENT" || attempt >= MAX_VERSION_ATTEMPTS) throw err;
+          dir = await this.sidecarFolder(layout, key);
+          continue;
+        }
+        if (published) return { sidecar, stats, dir };
       }
       if (attempt >= MAX_VERSION_ATTEMPTS) {
         throw new StorageError(
@@ -424,13 +445,15 @@ export class FsAdapter extends BaseAdapter {
     for (let attempt = 1; ; attempt++) {
       let real = known.get(fanOut);
       if (!real) {
-        real = ensureDirInside(layout.root, fanOut, "write", key);
+        real = ensureDirInside(layout.root, fanOut, "write", key, { durable: this.durable });
         known.set(fanOut, real);
         real.catch(() => known.delete(fanOut));
       }
       const target = join(await real, basename(dir));
       try {
         await mkdir(target);
+        // The new folder's entry, so a power loss cannot take the sidecar with it.
+        if (this.durable) await fsyncDir(await real);
         return target;
       } catch (err) {
         if (errno(err) === "EEXIST") return realInside(layout.root, target, "write", key);
@@ -724,25 +747,11 @@ async function versionAt(path: string): Promise<FileVersion | undefined> {
   }
 }
 
-/** Makes a rename durable: the new directory entry is only on disk once its folder is synced. */
-async function fsyncDir(dir: string): Promise<void> {
-  await syncFile(dir);
-}
-
-async function syncFile(path: string): Promise<void> {
-  const handle = await open(path, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * After a failed write, the folders made ready for it, if nothing else uses them: the key's
- * sidecar folder (a concurrent write of the same key may still hold it: rmdir leaves a
- * non-empty folder alone) and the object's parent folders (a concurrent write into one
- * finds it gone at its rename and makes it again).
+ * sidecar folder (rmdir leaves a non-empty one alone; a concurrent write of the same key that
+ * has not published its sidecar yet finds it gone and makes it again) and the object's parent
+ * folders (a concurrent write into one finds it gone at its rename and makes it again).
  */
 async function removeIfEmpty(
   root: string,

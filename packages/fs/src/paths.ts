@@ -1,4 +1,4 @@
-import { mkdir, realpath } from "node:fs/promises";
+import { mkdir, open, realpath } from "node:fs/promises";
 import { basename, dirname, join, sep } from "node:path";
 import { StorageError } from "@mediagate/core";
 
@@ -30,6 +30,14 @@ export async function realInside(
   return real;
 }
 
+export interface EnsureDirOptions {
+  /**
+   * fsync the folder above each folder created, so the new folders survive a power loss
+   * (`dir` itself is the caller's to sync once it has put entries in it).
+   */
+  durable?: boolean;
+}
+
 /**
  * Creates `dir` (and missing parents) without ever creating anything outside `root`:
  * `mkdir -p` would follow a symlinked parent wherever it points, so the deepest existing
@@ -41,6 +49,7 @@ export async function ensureDirInside(
   dir: string,
   operation: string,
   key?: string,
+  options: EnsureDirOptions = {},
   attempt = 1,
 ): Promise<string> {
   const missing: string[] = [];
@@ -59,6 +68,11 @@ export async function ensureDirInside(
   try {
     // Concurrent writers creating the same folders is fine: recursive mkdir tolerates it.
     await mkdir(join(real, ...missing), { recursive: true });
+    if (options.durable) {
+      for (let depth = 0; depth < missing.length; depth++) {
+        await fsyncDir(join(real, ...missing.slice(0, depth)));
+      }
+    }
     return await realInside(root, dir, operation, key);
   } catch (err) {
     // A concurrent delete pruned a folder, emptied again, while mkdir was creating the
@@ -67,9 +81,23 @@ export async function ensureDirInside(
     if ((err as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= MAX_ENSURE_ATTEMPTS) {
       throw err;
     }
-    return ensureDirInside(root, dir, operation, key, attempt + 1);
+    return ensureDirInside(root, dir, operation, key, options, attempt + 1);
   }
 }
 
 /** How often a folder pruned under a writer is recreated before the write gives up. */
 const MAX_ENSURE_ATTEMPTS = 20;
+
+/** Makes a rename or a new entry durable: it is only on disk once its folder is synced. */
+export async function fsyncDir(dir: string): Promise<void> {
+  await syncFile(dir);
+}
+
+export async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

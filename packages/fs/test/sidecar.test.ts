@@ -1,7 +1,7 @@
-import { cp, stat, utimes, writeFile } from "node:fs/promises";
+import { cp, rmdir, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readAll, streamOf } from "@mediagate/core/conformance";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { FsAdapter } from "../src/index.ts";
 import { debris } from "./debris.ts";
 import { tempDir } from "./temp-root.ts";
@@ -126,6 +126,35 @@ describe("metadata sidecars", () => {
     // A new object under the same key must not inherit anything.
     await writeFile(join(root, "gone"), "x");
     expect((await adapter.stat("gone")).metadata).toEqual({});
+    expect(await debris(root)).toEqual([]);
+  });
+
+  it("makes the key's sidecar folder again when a failed write of the same key removed it", async () => {
+    const root = await tempDir("refolder");
+    const adapter = new FsAdapter({ root });
+    // The window being reproduced: this write has made the key's (still empty) sidecar
+    // folder, and a failed write of the same key removes it as empty before this write has
+    // put its sidecar there.
+    const internals = adapter as unknown as {
+      sidecarFolder(layout: unknown, key: string): Promise<string>;
+    };
+    const original = internals.sidecarFolder.bind(adapter);
+    const sidecarFolder = vi
+      .spyOn(internals, "sidecarFolder")
+      .mockImplementationOnce(async (layout, key) => {
+        const dir = await original(layout, key);
+        await rmdir(dir);
+        return dir;
+      });
+    await adapter.write("raced.txt", streamOf("kept"), {
+      contentType: "text/plain",
+      metadata: { uid: "5" },
+    });
+    expect(sidecarFolder).toHaveBeenCalledTimes(2);
+    expect(await adapter.stat("raced.txt")).toMatchObject({
+      contentType: "text/plain",
+      metadata: { uid: "5" },
+    });
     expect(await debris(root)).toEqual([]);
   });
 });
