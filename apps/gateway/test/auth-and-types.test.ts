@@ -124,6 +124,34 @@ for (const fixture of backends) {
       });
 
       if (exhaustive) {
+        it("judges the fields of an mg1.-shaped token before its signature (SECURITY.md)", async () => {
+          const before = await session.inventory();
+          const junk = "mg1.not-a-payload.not-a-signature";
+          const cases: [Record<string, string>, string][] = [
+            [{ op: "delete" }, "UNKNOWN_OP"],
+            [{ uid: "not a uid" }, "INVALID_UID"],
+            [{ mid: "-1" }, "INVALID_MID"],
+            [{ source: "../x" }, "INVALID_SOURCE"],
+          ];
+          for (const [fields, code] of cases) {
+            expectError(await signedUpload([...form(junk, "42", fields), file(png())]), 400, code);
+          }
+          // Well-formed fields: now the junk token itself is judged.
+          expectError(await signedUpload([...form(junk), file(png())]), 401, "UNAUTHORIZED");
+          await session.expectUntouched(before);
+        });
+
+        it("answers TOKEN_EXPIRED to an expired genuine token whichever uid it names", async () => {
+          const before = await session.inventory();
+          const expired = token(5, { ttl: 60, now: Math.floor(Date.now() / 1000) - 3600 });
+          expectError(
+            await signedUpload([...form(expired, "7"), file(png())]),
+            401,
+            "TOKEN_EXPIRED",
+          );
+          await session.expectUntouched(before);
+        });
+
         it("accepts tokens of the older secret during rotation, and no other secret", async () => {
           const old = await signedUpload([...form(token(42, { secret: OLD_SECRET })), file(png())]);
           expect(old.status, old.text).toBe(200);
@@ -291,6 +319,24 @@ for (const fixture of backends) {
       });
 
       if (exhaustive) {
+        it("judges the fields before asking the webhook (SECURITY.md)", async () => {
+          webhook.behaviour = "decide";
+          const before = await session.inventory();
+          const asked = webhook.calls.length;
+          expectError(
+            await hookedUpload([...form("app-7", "not a uid"), file(png())]),
+            400,
+            "INVALID_UID",
+          );
+          expectError(
+            await hookedUpload([...form("app-7", "7", { op: "delete" }), file(png())]),
+            400,
+            "UNKNOWN_OP",
+          );
+          expect(webhook.calls.length).toBe(asked);
+          await session.expectUntouched(before);
+        });
+
         it("caches an allowed token+uid briefly, never a denial, never across uids", async () => {
           webhook.behaviour = "decide";
           const calls = () => webhook.calls.length;
