@@ -617,7 +617,8 @@ async function streamToFile(
  * Bytes gathered before they are written: each write is a round trip through libuv's thread
  * pool that costs the event loop about as much as hashing 50 KiB, and a request's chunks
  * arrive at most 64 KiB at a time. Gathering cuts those round trips eightfold on a fast
- * upload, for at most this much (plus as much again queued behind a write) per upload.
+ * upload, for at most about three times this much per upload: the batch being written, an
+ * earlier partial one still on its way, and the stream's own buffer of the same size.
  */
 const WRITE_BATCH_BYTES = 512 * 1024;
 /** A batch not yet full is written once the body has been quiet this long. */
