@@ -169,6 +169,11 @@ export class FsAdapter extends BaseAdapter {
       signal.throwIfAborted();
       target = quiet(this.objectTarget(layout, key));
       sidecarDir = quiet(this.sidecarFolder(layout, key));
+      // The key's sidecar folder is new on a first write: its entry is synced while the
+      // sidecar is written (on an overwrite too: cheaper than finding out).
+      const folderDurable = quiet(
+        this.durable ? sidecarDir.then((dir) => fsyncDir(dirname(dir))) : Promise.resolve(),
+      );
       const dataSynced = quiet(this.durable ? temp.handle.sync() : Promise.resolve());
       const stats = await temp.handle.stat({ bigint: true });
       // The sidecar is written while the data is synced: both finish before the rename.
@@ -196,11 +201,10 @@ export class FsAdapter extends BaseAdapter {
       );
       sidecarDir = Promise.resolve(published.dir);
       publishedSidecar = join(published.dir, `${versionName(published.sidecar)}.json`);
-      // The sidecar's entry is made durable while the data is synced, both before the
-      // rename: a committed object never outlives its metadata in a power loss.
-      const sidecarDurable = quiet(this.durable ? fsyncDir(await sidecarDir) : Promise.resolve());
+      // All durable before the rename: a committed object never outlives its metadata in a
+      // power loss.
       await dataDone;
-      await sidecarDurable;
+      await folderDurable;
       signal.throwIfAborted();
 
       const parent = await this.commit(layout, key, temp.path, targetPath);
@@ -408,6 +412,7 @@ export class FsAdapter extends BaseAdapter {
           // (removeIfEmpty): make it again.
           if (errno(err) !== "ENOENT" || attempt >= MAX_VERSION_ATTEMPTS) throw err;
           dir = await this.sidecarFolder(layout, key);
+          if (this.durable) await fsyncDir(dirname(dir));
           continue;
         }
         if (published) return { sidecar, stats, dir };
@@ -452,8 +457,6 @@ export class FsAdapter extends BaseAdapter {
       const target = join(await real, basename(dir));
       try {
         await mkdir(target);
-        // The new folder's entry, so a power loss cannot take the sidecar with it.
-        if (this.durable) await fsyncDir(await real);
         return target;
       } catch (err) {
         if (errno(err) === "EEXIST") return realInside(layout.root, target, "write", key);

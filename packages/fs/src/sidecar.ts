@@ -1,6 +1,7 @@
 import { open, readdir, readFile, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { isValidKey, type Metadata } from "@mediagate/core";
+import { fsyncDir } from "./paths.ts";
 
 /** Everything about an object that its file cannot carry. */
 export interface Sidecar {
@@ -68,7 +69,8 @@ function parseSidecar(text: string, key: string): Sidecar | undefined {
 
 /**
  * Writes the sidecar under `path`, refusing to replace an existing one (O_EXCL): returns
- * false when `path` was already taken. With `durable`, it is fsynced before this resolves.
+ * false when `path` was already taken. With `durable`, it and its folder are fsynced before
+ * this resolves.
  *
  * It is written in place rather than under a temp name: a reader only looks a sidecar up
  * after finding a data file of its version, and that file is renamed into place only once
@@ -90,7 +92,8 @@ export async function publishSidecar(
   }
   try {
     await handle.writeFile(JSON.stringify({ format: FORMAT, ...sidecar }));
-    if (durable) await handle.sync();
+    // Its bytes and its entry in the folder, side by side.
+    if (durable) await Promise.all([handle.sync(), fsyncDir(dirname(path))]);
   } catch (err) {
     // Ours (O_EXCL created it): a half-written sidecar must not stay behind.
     await handle.close().catch(() => undefined);
