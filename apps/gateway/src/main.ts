@@ -39,9 +39,28 @@ try {
 // Loaded only once the configuration is known to be good, so a bad one fails fast.
 const { createLogger } = await import("./http/logging.ts");
 const { startGateway } = await import("./gateway.ts");
-const logger = createLogger(config.logLevel);
+const { pino } = await import("pino");
+// pino's own stdout stream, held here so the exit can wait for it (see exitOnceLogged).
+const logOutput = pino.destination({ dest: 1, sync: false });
+const logger = createLogger(config.logLevel, logOutput);
 // A promise nobody awaited is a bug to log, not a reason to drop every upload in flight.
 process.on("unhandledRejection", (err: unknown) => logger.error({ err }, "unhandled rejection"));
+/**
+ * Exits once the log lines already written are out. pino's own exit hook flushes
+ * synchronously and, when stdout is a closed pipe, retries forever (sonic-boom gives up on
+ * EPIPE only once an asynchronous write has reported it): ending the stream first lets that
+ * report arrive, and an ended stream is left alone by the hook. Bounded, so a stalled log
+ * reader cannot hold the exit either.
+ */
+const EXIT_FLUSH_MS = 2000;
+function exitOnceLogged(code: number): void {
+  const exit = () => process.exit(code);
+  setTimeout(exit, EXIT_FLUSH_MS);
+  logOutput.once("close", exit);
+  logOutput.once("error", exit);
+  logOutput.end();
+}
+
 let generatedToken: string | undefined;
 if (config.authMode === "tokens" && config.authTokens.length === 0) {
   generatedToken = generateToken();
@@ -56,14 +75,15 @@ try {
   const stop = (signal: NodeJS.Signals) => {
     if (++signals > 1) {
       logger.warn({ signal }, "second signal: exiting now");
-      process.exit(1);
+      exitOnceLogged(1);
+      return;
     }
     logger.info({ signal }, "stopping");
     gateway.shutdown().then(
-      () => process.exit(0),
+      () => exitOnceLogged(0),
       (err: unknown) => {
         logger.error({ err }, "shutdown failed");
-        process.exit(1);
+        exitOnceLogged(1);
       },
     );
   };

@@ -157,27 +157,27 @@ describe.each(backends)("fault injection on $name", (fixture) => {
         PUBLIC_BASE_URL,
         STORAGE_TIMEOUT: `${STORAGE_TIMEOUT_MS}ms`,
       });
-      proxy.pause();
-      const started = Date.now();
       try {
-        const answer = await upload(impatient.url, 4, randomBytes(256 * 1024));
-        const waited = Date.now() - started;
-        expectJsonError(answer, 504, "STORAGE_TIMEOUT");
-        expect(waited).toBeGreaterThanOrEqual(STORAGE_TIMEOUT_MS);
-        console.log(`[faults:${fixture.name}] stalled upload answered 504 after ${waited} ms`);
-        // Azure's adapter lets requests already on the wire finish for 15 s after an abort
-        // (so it can undo what they did) before cutting them off.
-        expect(waited).toBeLessThan(
-          STORAGE_TIMEOUT_MS + (fixture.name === "azure" ? 20_000 : 8_000),
-        );
-        expectJsonError(await ready(), 503, "STORAGE_UNAVAILABLE");
-      } finally {
-        // The stall ends with its connections lost: requests the gateway gave up on must not
-        // reach the backend afterwards (nothing a client can do undoes those).
-        proxy.killConnections();
-        proxy.resume();
-      }
-      try {
+        proxy.pause();
+        const started = Date.now();
+        try {
+          const answer = await upload(impatient.url, 4, randomBytes(256 * 1024));
+          const waited = Date.now() - started;
+          expectJsonError(answer, 504, "STORAGE_TIMEOUT");
+          expect(waited).toBeGreaterThanOrEqual(STORAGE_TIMEOUT_MS);
+          console.log(`[faults:${fixture.name}] stalled upload answered 504 after ${waited} ms`);
+          // Azure's adapter lets requests already on the wire finish for 15 s after an abort
+          // (so it can undo what they did) before cutting them off.
+          expect(waited).toBeLessThan(
+            STORAGE_TIMEOUT_MS + (fixture.name === "azure" ? 20_000 : 8_000),
+          );
+          expectJsonError(await ready(), 503, "STORAGE_UNAVAILABLE");
+        } finally {
+          // The stall ends with its connections lost: requests the gateway gave up on must not
+          // reach the backend afterwards (nothing a client can do undoes those).
+          proxy.killConnections();
+          proxy.resume();
+        }
         await expectClean(before.objects);
         const ok = await upload(impatient.url, 5, randomBytes(1024));
         expect(ok.status, ok.text).toBe(200);

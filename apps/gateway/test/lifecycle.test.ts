@@ -219,6 +219,20 @@ describe("graceful shutdown", () => {
     }
   });
 
+  it("exits on SIGTERM when its log output has gone (a closed pipe)", async () => {
+    session = new BackendSession(fsBackend);
+    await session.start();
+    session.gateway.closeOutput();
+    session.gateway.signal("SIGTERM");
+    // Bounds the wait so a hang reads as one (pino's exit flush once retried a closed pipe
+    // forever).
+    const outcome = await Promise.race([
+      session.gateway.exited,
+      delay(15_000).then(() => "still running 15 s after SIGTERM"),
+    ]);
+    expect(outcome).toEqual({ code: 0, signal: null });
+  });
+
   it("aborts what is still running at the deadline, leaving nothing, and exits", async () => {
     session = new BackendSession(fsBackend);
     await session.start({ SHUTDOWN_TIMEOUT: "1s" });

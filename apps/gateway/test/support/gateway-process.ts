@@ -30,6 +30,8 @@ export interface GatewayProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGTERM, then SIGKILL to the whole process group if it does not exit in time. */
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Closes the test's ends of its stdout and stderr, as a log collector that died would. */
+  closeOutput(): void;
 }
 
 interface Spawned {
@@ -55,8 +57,23 @@ function spawnMain(env: Record<string, string>, cwd?: string): Spawned {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once("close", (code, signal) => resolve({ code, signal })),
   );
+  const { pid } = child;
+  if (pid !== undefined) {
+    running.add(pid);
+    void exited.then(() => running.delete(pid));
+  }
   return { child, out, err, exited };
 }
+
+/**
+ * Gateways are detached (their own process group), so a test that fails before stopping
+ * one would leave it running after the test run: whatever is still running when the test
+ * process exits is killed.
+ */
+const running = new Set<number>();
+process.once("exit", () => {
+  for (const pid of running) killGroup(pid, "SIGKILL");
+});
 
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined) return;
@@ -128,6 +145,10 @@ export async function startGatewayProcess(
         killGroup(pid, "SIGKILL");
         return result;
       })()),
+    closeOutput: () => {
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+    },
   };
 }
 
