@@ -39,10 +39,10 @@ export interface AzureBlobTuning {
   /** Namespace inside the container ("tenant-a/media"); callers never see it in keys. */
   prefix?: string;
   /**
-   * Bytes per block (default 8 MiB). Bodies up to this size go up in one request; larger
+   * Bytes per block (default 4 MiB). Bodies up to this size go up in one request; larger
    * ones in blocks. With `concurrency` it bounds a write's memory: about
    * (concurrency + 1) × bufferSize. At most 50,000 blocks make a blob, so this also caps
-   * the largest object (8 MiB → about 390 GiB).
+   * the largest object (4 MiB → about 195 GiB).
    */
   bufferSize?: number;
   /** Blocks uploaded in parallel per write (default 4). */

@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import type { BlobHTTPHeaders, BlockBlobClient } from "@azure/storage-blob";
-import { StorageError } from "@mediagate/core";
-import { BlockReader } from "./block-reader.ts";
+import { PartQueue, PartReader, StorageError } from "@mediagate/core";
 import { deleteVersion, discardStagedBlocks } from "./cleanup.ts";
 import { afterGrace } from "./grace.ts";
 
@@ -66,7 +65,7 @@ async function upload(
   options: BlockUploadOptions,
   requestSignal: AbortSignal,
 ): Promise<UploadedBlob> {
-  const reader = new BlockReader(body, options.blockSize);
+  const reader = new PartReader(body, options.blockSize);
   const first = blockOf(await reader.nextParts(options.signal));
   if (first.length < options.blockSize || !(await reader.hasMore(options.signal))) {
     checkLength(reader.bytesRead, options.contentLength, true);
@@ -121,27 +120,16 @@ async function unlessAborted(
 }
 
 /**
- * Stages blocks with a bounded number in flight. The first failure stops the reading and
- * staging of further blocks and is what `stage`/`finish` throw from then on. Block buffers
- * are recycled once Azure has acknowledged them, so a write allocates concurrency + 1 of
- * them whatever the body's size, rather than a block of garbage per block for the GC.
+ * Stages blocks through a `PartQueue` (bounded in flight, buffers recycled), naming each
+ * with an ID unique to this write.
  */
 class BlockStager {
   readonly #blob: BlockBlobClient;
-  readonly #blockSize: number;
-  readonly #concurrency: number;
   readonly #requestSignal: AbortSignal;
-  readonly #failed = new AbortController();
-  /** Fires on the caller's abort and on the first failed block: stop reading the body. */
-  readonly readSignal: AbortSignal;
-  /** Buffers this stager allocated (never the caller's own chunks), and those free again. */
-  readonly #owned = new Set<Buffer>();
-  readonly #free: Buffer[] = [];
+  readonly #queue: PartQueue<void>;
   /** IDs are `<upload uuid>-<index>`: equal length, as Azure requires, and unique to this write. */
   readonly #uploadId = randomUUID();
   readonly #ids: string[] = [];
-  readonly #inFlight = new Set<Promise<void>>();
-  #failure: { error: unknown } | undefined;
 
   constructor(
     blob: BlockBlobClient,
@@ -151,30 +139,24 @@ class BlockStager {
     requestSignal: AbortSignal,
   ) {
     this.#blob = blob;
-    this.#blockSize = blockSize;
-    this.#concurrency = concurrency;
     this.#requestSignal = requestSignal;
-    this.readSignal = AbortSignal.any([signal, this.#failed.signal]);
+    this.#queue = new PartQueue(blockSize, concurrency, signal);
+  }
+
+  /** Fires on the caller's abort and on the first failed block: stop reading the body. */
+  get readSignal(): AbortSignal {
+    return this.#queue.readSignal;
   }
 
   get firstId(): string | undefined {
     return this.#ids[0];
   }
 
-  /** A block-sized buffer no request is using: a recycled one, or a new one. */
   freeBuffer(): Buffer {
-    const recycled = this.#free.pop();
-    if (recycled) return recycled;
-    const buffer = Buffer.allocUnsafeSlow(this.#blockSize);
-    this.#owned.add(buffer);
-    return buffer;
+    return this.#queue.freeBuffer();
   }
 
   async stage(block: Block): Promise<void> {
-    while (this.#inFlight.size >= this.#concurrency) await Promise.race(this.#inFlight);
-    // The caller's abort, if it came first, is the reason to report; else the failed block.
-    this.readSignal.throwIfAborted();
-    this.#throwIfFailed();
     if (this.#ids.length >= MAX_BLOCKS) {
       throw new StorageError(
         "InvalidArgument",
@@ -185,37 +167,22 @@ class BlockStager {
     const id = Buffer.from(
       `${this.#uploadId}-${String(this.#ids.length).padStart(5, "0")}`,
     ).toString("base64");
+    const { body } = block;
+    await this.#queue.add(Buffer.isBuffer(body) ? body : undefined, async () => {
+      await this.#blob.stageBlock(id, body, block.length, { abortSignal: this.#requestSignal });
+    });
     this.#ids.push(id);
-    const staging: Promise<void> = this.#blob
-      .stageBlock(id, block.body, block.length, { abortSignal: this.#requestSignal })
-      .then(
-        () => {
-          const { body } = block;
-          if (Buffer.isBuffer(body) && this.#owned.has(body)) this.#free.push(body);
-        },
-        (error: unknown) => {
-          this.#failure ??= { error };
-          this.#failed.abort(error);
-        },
-      )
-      .finally(() => this.#inFlight.delete(staging));
-    this.#inFlight.add(staging);
   }
 
   /** Waits for every block; resolves with the IDs to commit, in order. */
   async finish(): Promise<string[]> {
-    await Promise.all(this.#inFlight);
-    this.#throwIfFailed();
+    await this.#queue.finish();
     return [...this.#ids];
   }
 
   /** Waits until no block is on the wire, so cleanup cannot race a late one. */
   async settle(): Promise<void> {
-    await Promise.allSettled([...this.#inFlight]);
-  }
-
-  #throwIfFailed(): void {
-    if (this.#failure) throw this.#failure.error;
+    await this.#queue.settle();
   }
 }
 

@@ -7,3 +7,5 @@ export * from "./final-metadata.ts";
 export * from "./range.ts";
 export * from "./key-order.ts";
 export * from "./memory-adapter.ts";
+export * from "./part-reader.ts";
+export * from "./part-queue.ts";

@@ -31,11 +31,16 @@ import { classifyS3Error } from "./errors.ts";
 import { bareEtag, parseContentRange, toObjectInfo } from "./object-info.ts";
 import { streamingUpload } from "./streaming-upload.ts";
 
-/** lib-storage's floor; S3 refuses smaller parts (except the last). */
+/** S3 refuses smaller parts (except the last). */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
 /** S3's ceiling for one part. */
 export const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
-export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+/**
+ * S3's smallest part, 4 in flight: about 25 MiB of part buffers per upload. A gateway streams
+ * from many phones at once, each slower than one part request to S3, so memory per upload
+ * counts for more than the few requests larger parts would save.
+ */
+export const DEFAULT_PART_SIZE = 5 * 1024 * 1024;
 export const DEFAULT_QUEUE_SIZE = 4;
 
 export interface S3AdapterOptions extends S3ConnectionOptions {
@@ -43,7 +48,7 @@ export interface S3AdapterOptions extends S3ConnectionOptions {
   /** Namespace inside the bucket ("tenant-a/media"); callers only ever see their own keys. */
   prefix?: string;
   /**
-   * Bytes per multipart part (default 8 MiB, at least 5 MiB). Bodies up to one part go up as
+   * Bytes per multipart part (default and least 5 MiB). Bodies up to one part go up as
    * a single PutObject. Grows automatically when a declared contentLength needs more than
    * 10,000 parts.
    */
@@ -98,7 +103,7 @@ function defaultCleanupWarning(
 
 /**
  * Amazon S3 and S3-compatible stores (MinIO, Cloudflare R2, Wasabi, DigitalOcean Spaces,
- * Ceph). Writes stream through lib-storage; everything else is one SDK call.
+ * Ceph). Writes stream in parts from recycled buffers; everything else is one SDK call.
  */
 export class S3Adapter extends BaseAdapter implements SignedUrlCapable {
   readonly name = "s3";

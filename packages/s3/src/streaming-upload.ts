@@ -5,17 +5,14 @@ import {
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
 import { StorageError, type Metadata } from "@mediagate/core";
 import { Transform, type Readable, type TransformCallback } from "node:stream";
 import { MAX_COPY_BYTES, replaceMetadata } from "./metadata-replace.ts";
+import { MAX_PARTS, sendParts } from "./send-parts.ts";
 import { CLEANUP_TIMEOUT_MS, UploadRequests } from "./upload-requests.ts";
 
 /** How long the delete after a PutObject that went unanswered may take. */
 const PUT_CLEANUP_TIMEOUT_MS = 3_000;
-
-/** S3 allows at most 10,000 parts per multipart upload. */
-const MAX_PARTS = 10_000;
 
 export interface StreamingUploadInput {
   client: S3Client;
@@ -68,7 +65,7 @@ function copyLimitError(key: string, maxBytes: number): StorageError {
 }
 
 /**
- * Counts the body's bytes on their way to lib-storage and, when the caller declared a
+ * Counts the body's bytes on their way to the parts and, when the caller declared a
  * length, refuses a body that turns out longer or shorter before its last part is sent
  * (a truncated body must never complete into an object).
  */
@@ -108,9 +105,9 @@ class ByteCounter extends Transform {
 }
 
 /**
- * Streams a body into one object with lib-storage: a single PutObject when it fits one part,
- * a multipart upload above. Memory stays near partSize × (queueSize + 1): queueSize parts in
- * flight and one filling. On any failure or abort the body is destroyed, requests in flight
+ * Streams a body into one object: a single PutObject when it fits one part, a multipart
+ * upload above (see `sendParts`). Memory stays near partSize × (queueSize + 1): queueSize
+ * parts in flight and one filling. On any failure or abort the body is destroyed, requests in flight
  * are cancelled, and the multipart upload is aborted once nothing is in flight, before this
  * rejects.
  */
@@ -141,27 +138,9 @@ export async function streamingUpload(input: StreamingUploadInput): Promise<Stre
   input.body.on("error", (err) => counter.destroy(err));
   counter.on("error", (err) => requests.stop(err));
 
-  const partSize = choosePartSize(input.partSize, input.contentLength);
-  const upload = new Upload({
-    client: requests.client,
-    params: {
-      Bucket: bucket,
-      Key: key,
-      Body: counter,
-      ContentType: input.contentType,
-      ContentDisposition: input.contentDisposition,
-      Metadata: input.metadata,
-    },
-    partSize,
-    queueSize: input.queueSize,
-    // This module aborts the upload itself, after every request in flight has ended.
-    leavePartsOnError: true,
-  });
-
   const onCallerAbort = () => requests.stop(signal.reason);
   signal.addEventListener("abort", onCallerAbort, { once: true });
   requests.onStop(() => {
-    void upload.abort();
     input.body.unpipe(counter);
     input.body.destroy();
     counter.destroy();
@@ -169,7 +148,16 @@ export async function streamingUpload(input: StreamingUploadInput): Promise<Stre
   let replaced = false;
   try {
     if (signal.aborted) onCallerAbort();
-    const result = await upload.done();
+    const result = await sendParts(requests, counter, {
+      bucket,
+      key,
+      contentType: input.contentType,
+      contentDisposition: input.contentDisposition,
+      metadata: input.metadata,
+      partSize: choosePartSize(input.partSize, input.contentLength),
+      queueSize: input.queueSize,
+      callerKey: input.callerKey,
+    });
     let etag = result.ETag;
     if (finalMetadata !== undefined && !sameMetadata(finalMetadata, input.metadata)) {
       // Through `requests`, so an abort cancels it and a failure deletes the object below.

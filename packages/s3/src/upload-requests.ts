@@ -15,16 +15,14 @@ type Send = S3Client["send"];
 export const CLEANUP_TIMEOUT_MS = 30_000;
 
 /**
- * One write's view of the S3 client, handed to lib-storage's Upload in place of the real
- * one. Upload cannot be trusted to stop: `abort()` only rejects `done()`, while its workers
- * keep waiting on the body and finish the parts they started, and it sends no
- * AbortMultipartUpload until they all return. Owning every request it makes lets the write:
+ * One write's view of the S3 client: every request of the write goes through it. Owning
+ * every request lets the write:
  *
  * - stop at once: after `stop()` new requests are refused and those in flight cancelled,
  *   except CreateMultipartUpload: cancelling it could leave an upload open whose id never
  *   arrived, so it is left to answer (it carries no body, and is bounded by a timeout);
- * - stop on the first failed request (the SDK has already retried it), instead of letting
- *   the other workers read and upload the rest of a 2 GB body first;
+ * - stop on the first failed request (the SDK has already retried it), instead of reading
+ *   and uploading the rest of a 2 GB body first;
  * - know when nothing is in flight any more, so AbortMultipartUpload is the last word and
  *   no part can land after it;
  * - know the upload id, whether completion was attempted or confirmed, and whether a single
@@ -57,6 +55,11 @@ export class UploadRequests {
       this.send(base, command, options)) as Send;
     // Everything else (config, middleware) is the real client's, through the prototype.
     this.client = Object.create(base, { send: { value: send } }) as S3Client;
+  }
+
+  /** Fires on `stop()`, with its reason. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
   }
 
   get stopped(): boolean {

@@ -1,5 +1,4 @@
-import { AbortMultipartUploadCommand, S3Client } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
+import { AbortMultipartUploadCommand } from "@aws-sdk/client-s3";
 import { expectStorageError } from "@mediagate/core/conformance";
 import type { S3RecordedRequest, S3TestServer } from "@mediagate/test-servers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -328,43 +327,6 @@ describe("when the abort itself fails", () => {
       new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: upload.uploadId }),
     );
     expect(await openUploads(server, key)).toEqual([]);
-  });
-});
-
-describe("why the adapter does not rely on Upload.abort() (lib-storage as installed)", () => {
-  it("Upload.abort() rejects done() but sends no AbortMultipartUpload while the body stalls", async () => {
-    const key = freshKey("lib-storage-only.bin");
-    const client = new S3Client({
-      endpoint: server.endpoint,
-      region: server.region,
-      forcePathStyle: true,
-      credentials: { ...server.credentials },
-      requestChecksumCalculation: "WHEN_REQUIRED",
-      responseChecksumValidation: "WHEN_REQUIRED",
-    });
-    const body = meteredBody(10 * PART, { stallAt: PART + MiB });
-    const upload = new Upload({
-      client,
-      params: { Bucket: BUCKET, Key: key, Body: body.stream },
-      partSize: PART,
-    });
-    const done = upload.done();
-    done.catch(() => undefined);
-    await sawRequest(
-      (r) => r.operation === "UploadPart" && r.key === key && r.outcome === "answered",
-    );
-    await upload.abort();
-    await expect(done).rejects.toThrow(/aborted/i);
-    await server.proxy.idle();
-    expect(requestsFor("AbortMultipartUpload", key)).toEqual([]);
-    expect(await openUploads(server, key)).toHaveLength(1);
-
-    // Only once the stalled body finally ends does lib-storage get round to aborting.
-    body.end();
-    await sawRequest((r) => r.operation === "AbortMultipartUpload" && r.key === key);
-    await server.proxy.idle();
-    expect(await openUploads(server, key)).toEqual([]);
-    client.destroy();
   });
 });
 

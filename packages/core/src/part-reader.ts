@@ -1,36 +1,37 @@
 import type { Readable } from "node:stream";
-import { StorageError } from "@mediagate/core";
+import { StorageError } from "./errors.ts";
 
 /**
- * Cuts a paused body into blocks of exactly `blockSize` bytes (the last one shorter),
- * pulling only as much as the next block needs, so memory is one block plus one chunk.
- * Every wait also ends when `signal` aborts: a stalled body can never hold a write hostage.
+ * Cuts a paused body into parts of exactly `partSize` bytes (the last one shorter), pulling
+ * only as much as the next part needs, so memory is one part plus one chunk. Every wait also
+ * ends when `signal` aborts: a stalled body can never hold a write hostage. Adapters that
+ * upload in parts (S3 multipart, Azure blocks) share it.
  */
-export class BlockReader {
+export class PartReader {
   readonly #body: Readable;
-  readonly #blockSize: number;
-  /** The part of the last chunk read that belongs to the next block. */
+  readonly #partSize: number;
+  /** The rest of the last chunk read, which belongs to the next part. */
   #pending: Buffer | undefined;
   #ended = false;
   /** Bytes handed out so far. */
   bytesRead = 0;
 
-  constructor(body: Readable, blockSize: number) {
+  constructor(body: Readable, partSize: number) {
     this.#body = body;
-    this.#blockSize = blockSize;
+    this.#partSize = partSize;
   }
 
   /**
-   * The next block, copied into `into` (a buffer of `blockSize` bytes, which a full block
-   * then is), so callers can recycle block buffers instead of leaving one to the GC per
-   * block. Undefined once the body has ended.
+   * The next part, copied into `into` (a buffer of `partSize` bytes, which a full part then
+   * is), so callers can recycle part buffers instead of leaving one to the GC per part.
+   * Undefined once the body has ended.
    */
   async next(signal: AbortSignal, into: Buffer): Promise<Buffer | undefined> {
     let length = 0;
-    while (length < this.#blockSize) {
+    while (length < this.#partSize) {
       const chunk = await this.#chunk(signal);
       if (chunk === undefined) break;
-      const taken = this.#take(chunk, this.#blockSize - length);
+      const taken = this.#take(chunk, this.#partSize - length);
       chunk.copy(into, length, 0, taken);
       length += taken;
     }
@@ -40,16 +41,16 @@ export class BlockReader {
   }
 
   /**
-   * The next block as the chunks it is made of, uncopied (joining them would allocate and
-   * fill a block-sized buffer); empty once the body has ended.
+   * The next part as the chunks it is made of, uncopied (joining them would allocate and
+   * fill a part-sized buffer); empty once the body has ended.
    */
   async nextParts(signal: AbortSignal): Promise<Buffer[]> {
     const parts: Buffer[] = [];
     let length = 0;
-    while (length < this.#blockSize) {
+    while (length < this.#partSize) {
       const chunk = await this.#chunk(signal);
       if (chunk === undefined) break;
-      const taken = this.#take(chunk, this.#blockSize - length);
+      const taken = this.#take(chunk, this.#partSize - length);
       parts.push(taken < chunk.length ? chunk.subarray(0, taken) : chunk);
       length += taken;
     }
@@ -57,14 +58,14 @@ export class BlockReader {
     return parts;
   }
 
-  /** How much of `chunk` fits in `room`; the rest is kept for the next block. */
+  /** How much of `chunk` fits in `room`; the rest is kept for the next part. */
   #take(chunk: Buffer, room: number): number {
     const taken = Math.min(chunk.length, room);
     if (taken < chunk.length) this.#pending = chunk.subarray(taken);
     return taken;
   }
 
-  /** Whether any byte follows, without taking it: tells a one-block body from a longer one. */
+  /** Whether any byte follows, without taking it: tells a one-part body from a longer one. */
   async hasMore(signal: AbortSignal): Promise<boolean> {
     if (this.#pending) return true;
     const chunk = await this.#chunk(signal);
@@ -76,7 +77,7 @@ export class BlockReader {
   /**
    * The body's next chunk, as it was written. Not `read()`: with several chunks buffered it
    * hands them over joined into a fresh buffer, a copy of every byte (and new pages to fault
-   * in) before the block copy; on a busy gateway that copy cost more than hashing. So the
+   * in) before the part copy; on a busy gateway that copy cost more than hashing. So the
    * body flows one 'data' event at a time and is paused again after each.
    */
   async #chunk(signal: AbortSignal): Promise<Buffer | undefined> {
