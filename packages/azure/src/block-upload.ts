@@ -89,7 +89,10 @@ async function upload(
     while (block) {
       checkLength(reader.bytesRead, options.contentLength, false);
       await stager.stage(block);
-      const next = await reader.next(stager.readSignal, stager.freeBuffer());
+      // Asked first, so the end of the body never costs a fresh block buffer.
+      const next = (await reader.hasMore(stager.readSignal))
+        ? await reader.next(stager.readSignal, stager.freeBuffer())
+        : undefined;
       block = next && { body: next, length: next.length };
     }
     checkLength(reader.bytesRead, options.contentLength, true);

@@ -92,7 +92,10 @@ export async function sendParts(
     const body = part;
     const number = queue.length + 1;
     await queue.add(body, () => uploadPart(number, body));
-    part = await reader.next(queue.readSignal, queue.freeBuffer());
+    // Asked first, so the end of the body never costs a fresh part buffer.
+    part = (await reader.hasMore(queue.readSignal))
+      ? await reader.next(queue.readSignal, queue.freeBuffer())
+      : undefined;
   }
   const parts = await queue.finish();
   return client.send(
