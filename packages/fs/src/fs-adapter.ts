@@ -57,6 +57,8 @@ const errno = (err: unknown) => (err as NodeJS.ErrnoException | undefined)?.code
 
 /** Attempts at giving a new version an identity distinct from the one it replaces. */
 const MAX_VERSION_ATTEMPTS = 5;
+/** Key folders whose real paths are remembered (see FsAdapter.keyFolders). */
+const KEY_FOLDERS_KNOWN = 256;
 /** Attempts at the final rename when a concurrent delete prunes the parent folder meanwhile. */
 const MAX_RENAME_ATTEMPTS = 20;
 /** Attempts at reading an object that overwrites keep replacing under the reader. */
@@ -99,6 +101,12 @@ export class FsAdapter extends BaseAdapter {
    * lie inside the root, for the layout they were resolved in.
    */
   private fanOuts: { layout: Layout; real: Map<string, Promise<string>> } | undefined;
+  /**
+   * Real paths of key folders (the gateway's date folders) already made and proven inside
+   * the root, newest KEY_FOLDERS_KNOWN of them: every write would otherwise resolve its
+   * folder again, a thread-pool round trip and a readlink per path component.
+   */
+  private keyFolders: { layout: Layout; real: Map<string, Promise<string>> } | undefined;
 
   constructor(options: FsAdapterOptions) {
     super();
@@ -369,14 +377,32 @@ export class FsAdapter extends BaseAdapter {
     return real;
   }
 
-  /** Where the key's file goes: its parent created inside the root, the name appended. */
-  private async objectTarget(layout: Layout, key: string): Promise<string> {
+  /**
+   * Where the key's file goes: its parent created inside the root, the name appended. A
+   * folder already proven is remembered; `fresh` resolves it again (a delete pruned it).
+   */
+  private async objectTarget(layout: Layout, key: string, fresh = false): Promise<string> {
     const path = layout.objectPath(key);
-    const parent = await ensureDirInside(layout.root, dirname(path), "write", key, {
-      durable: this.durable,
-    });
-    assertNotReserved(layout, parent, "write", key);
-    return join(parent, basename(path));
+    const folder = dirname(path);
+    if (this.keyFolders?.layout !== layout) this.keyFolders = { layout, real: new Map() };
+    const known = this.keyFolders.real;
+    let real = fresh ? undefined : known.get(folder);
+    if (!real) {
+      const resolving = ensureDirInside(layout.root, folder, "write", key, {
+        durable: this.durable,
+      }).then((parent) => {
+        assertNotReserved(layout, parent, "write", key);
+        return parent;
+      });
+      known.delete(folder);
+      if (known.size >= KEY_FOLDERS_KNOWN) known.delete(known.keys().next().value as string);
+      known.set(folder, resolving);
+      resolving.catch(() => {
+        if (known.get(folder) === resolving) known.delete(folder);
+      });
+      real = resolving;
+    }
+    return join(await real, basename(path));
   }
 
   /**
@@ -511,7 +537,7 @@ export class FsAdapter extends BaseAdapter {
       } catch (err) {
         if (errno(err) !== "ENOENT" || attempt >= MAX_RENAME_ATTEMPTS) throw err;
       }
-      target = await this.objectTarget(layout, key);
+      target = await this.objectTarget(layout, key, true);
     }
   }
 

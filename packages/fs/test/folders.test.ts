@@ -28,6 +28,19 @@ describe("folders", () => {
     expect((await readdir(root)).filter((n) => !n.startsWith("."))).toEqual([]);
   });
 
+  it("writes into a folder again after a delete pruned it (its remembered path gone)", async () => {
+    const root = await tempDir("regrow");
+    const adapter = new FsAdapter({ root });
+    await adapter.write("day/one.bin", streamOf("1"));
+    await adapter.delete("day/one.bin");
+    expect(await exists(join(root, "day"))).toBe(false);
+    // The folder was proven and remembered by the first write; the second must make it again.
+    await adapter.write("day/two.bin", streamOf("22"));
+    expect((await adapter.stat("day/two.bin")).size).toBe(2);
+    expect(await exists(join(root, "day", "two.bin"))).toBe(true);
+    expect(await readdir(join(root, ".mediagate", "tmp"))).toEqual([]);
+  });
+
   it("keeps a folder that still holds a file the adapter does not list", async () => {
     const root = await tempDir("foreign");
     const adapter = new FsAdapter({ root });
