@@ -50,6 +50,24 @@ const refusesConnections = (url: string) =>
   });
 
 let session: BackendSession | undefined;
+
+/** Larger than every buffer between a paused client and the gateway. */
+const LARGER_THAN_BUFFERS = 16 * 1024 * 1024;
+
+/** Stores a file of LARGER_THAN_BUFFERS random bytes; resolves with its download URL. */
+async function storeLargerThanBuffers(running: BackendSession): Promise<string> {
+  const stored = await postForm(`${running.gateway.url}/upload`, [
+    ...uploadFields,
+    {
+      name: "file",
+      filename: "big.bin",
+      type: "application/octet-stream",
+      body: randomBytes(LARGER_THAN_BUFFERS),
+    },
+  ]);
+  expect(stored.status, stored.text).toBe(200);
+  return running.local((stored.json as { url: string }).url);
+}
 afterEach(async () => {
   await session?.stop();
   session = undefined;
@@ -86,19 +104,7 @@ describe("timeouts", () => {
   it("closes a download whose client stops reading after the idle timeout", async () => {
     session = new BackendSession(fsBackend);
     await session.start({ IDLE_TIMEOUT: "1s" });
-    // Larger than every buffer between a paused client and the gateway.
-    const size = 16 * 1024 * 1024;
-    const stored = await postForm(`${session.gateway.url}/upload`, [
-      ...uploadFields,
-      {
-        name: "file",
-        filename: "big.bin",
-        type: "application/octet-stream",
-        body: randomBytes(size),
-      },
-    ]);
-    expect(stored.status, stored.text).toBe(200);
-    const url = session.local((stored.json as { url: string }).url);
+    const url = await storeLargerThanBuffers(session);
     const res = await new Promise<IncomingMessage>((resolve, reject) =>
       request(url, { agent: false }, resolve).on("error", reject).end(),
     );
@@ -115,7 +121,7 @@ describe("timeouts", () => {
     res.on("data", (chunk: Buffer) => (received += chunk.length));
     await new Promise((resolve) => res.once("close", resolve).resume());
     expect(res.complete).toBe(false);
-    expect(received).toBeLessThan(size);
+    expect(received).toBeLessThan(LARGER_THAN_BUFFERS);
   });
 
   it("answers a client that never finishes its headers with 408", async () => {
@@ -185,20 +191,8 @@ describe("graceful shutdown", () => {
   it("hangs up after a download whose headers went out before SIGTERM, so the process exits at once", async () => {
     session = new BackendSession(fsBackend);
     await session.start({ SHUTDOWN_TIMEOUT: "20s" });
-    // Larger than every buffer between a paused client and the gateway: the download
-    // cannot finish before the client reads on.
-    const size = 16 * 1024 * 1024;
-    const stored = await postForm(`${session.gateway.url}/upload`, [
-      ...uploadFields,
-      {
-        name: "file",
-        filename: "big.bin",
-        type: "application/octet-stream",
-        body: randomBytes(size),
-      },
-    ]);
-    expect(stored.status, stored.text).toBe(200);
-    const url = session.local((stored.json as { url: string }).url);
+    // The download cannot finish before the client reads on.
+    const url = await storeLargerThanBuffers(session);
     const agent = new Agent({ keepAlive: true });
     try {
       const res = await new Promise<IncomingMessage>((resolve, reject) =>
@@ -211,7 +205,7 @@ describe("graceful shutdown", () => {
       res.on("data", (chunk: Buffer) => (received += chunk.length));
       await new Promise((resolve) => res.once("end", resolve).resume());
       const readAt = Date.now();
-      expect(received).toBe(size);
+      expect(received).toBe(LARGER_THAN_BUFFERS);
       expect(await session.gateway.exited).toEqual({ code: 0, signal: null });
       expect(Date.now() - readAt).toBeLessThan(2000);
     } finally {

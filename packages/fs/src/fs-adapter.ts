@@ -47,8 +47,9 @@ export interface FsAdapterOptions {
   /**
    * fsync each object's data, sidecar, and the folders naming them (new folders included)
    * before its write resolves (default), so a stored upload survives a power loss or kernel
-   * crash. Off, writes are as durable as the page cache: still atomic (a crashed process never leaves a half-written object), but
-   * the last seconds of uploads can vanish with the machine.
+   * crash. Off, writes are as durable as the page cache: still atomic (a crashed process
+   * never leaves a half-written object), but the last seconds of uploads can vanish with the
+   * machine.
    */
   durable?: boolean;
 }

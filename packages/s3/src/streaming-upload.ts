@@ -107,9 +107,9 @@ class ByteCounter extends Transform {
 /**
  * Streams a body into one object: a single PutObject when it fits one part, a multipart
  * upload above (see `sendParts`). Memory stays near partSize × (queueSize + 1): queueSize
- * parts in flight and one filling. On any failure or abort the body is destroyed, requests in flight
- * are cancelled, and the multipart upload is aborted once nothing is in flight, before this
- * rejects.
+ * parts in flight and one filling. On any failure or abort the body is destroyed, requests
+ * in flight are cancelled, and the multipart upload is aborted once nothing is in flight,
+ * before this rejects.
  */
 export async function streamingUpload(input: StreamingUploadInput): Promise<StreamingUploadResult> {
   const { client, bucket, key, signal } = input;
