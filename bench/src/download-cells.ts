@@ -6,6 +6,7 @@ import { runRound, type RoundPlan, type RoundResult } from "./load-loop.ts";
 import { cellRounds, type BenchPlan } from "./plan.ts";
 import type { BackendName } from "./backend.ts";
 import type { CellId, CellResult, Operation } from "./results.ts";
+import type { PipeServer } from "./references.ts";
 import { request } from "./rpc.ts";
 import {
   grid,
@@ -51,15 +52,18 @@ export async function downloadCell(
 }
 
 /**
- * Downloads of objects the gateway stored, full and ranged, then (on backends with a storage
- * server) the same reads straight from that server through its SDK: the ceiling the
- * server itself sets, which the read-stream pipe knows nothing about.
+ * Downloads of objects the gateway stored, full and ranged, each next to the read-stream
+ * pipe serving the same bytes (when `pipe` is given: measured here, cell by cell, so the
+ * pair shares the machine's state), then (on backends with a storage server) the same reads straight from
+ * that server through its SDK: the ceiling the server itself sets, which the pipe knows
+ * nothing about.
  */
 export async function runDownloads(
   options: SuiteOptions,
   backend: BackendName,
   gateway: RunningGateway,
   runner: Child<object>,
+  pipe: PipeServer | undefined,
   record: RecordCell,
   purge: Purge,
 ) {
@@ -80,6 +84,9 @@ export async function runDownloads(
   for (const { size, concurrency } of grid(plan)) {
     for (const operation of DOWNLOAD_OPERATIONS) {
       const id: CellId = { system: "gateway", backend, operation, size, concurrency };
+      if (pipe) {
+        record(await downloadCell({ ...id, system: "pipe" }, plan, pipe.pid, pipe.url(size)));
+      }
       record(await downloadCell(id, plan, gateway.child.pid, urls.get(size) ?? ""));
       if (backend === "fs") continue;
       const range = operation === "range" ? rangeFor(size) : undefined;

@@ -18,6 +18,12 @@ export interface BenchPlan {
   minSmallRequests: number;
   downloads: boolean;
   /**
+   * Whether the read-stream pipe is measured next to every backend's downloads (so each
+   * "÷ pipe" ratio compares two figures taken minutes apart at most), or only next to the
+   * first backend's, with the others compared against those figures.
+   */
+  pipeEveryBackend: boolean;
+  /**
    * The naive baseline holds every file in flight in memory (twice, while multer joins its
    * chunks); cells that would need more than this are skipped rather than run on a shared
    * machine.
@@ -37,13 +43,15 @@ export const FULL_PLAN: BenchPlan = {
   roundBytes: GiB,
   minSmallRequests: 50,
   downloads: true,
+  pipeEveryBackend: true,
   naiveMemoryBudget: GiB,
   memoryProbeSize: 512 * MiB,
 };
 
 /**
- * A smoke run in under two minutes: one short round per cell, 8 MiB as the large size, and
- * a 32 MiB memory probe (above the adapters' 8 MiB part size, so multipart paths run).
+ * A smoke run in under two minutes: one short round per cell, 8 MiB as the large size, a
+ * 32 MiB memory probe (above the adapters' part sizes, so multipart paths run), and the
+ * read-stream pipe measured once.
  */
 export const QUICK_PLAN: BenchPlan = {
   ...FULL_PLAN,
@@ -53,6 +61,7 @@ export const QUICK_PLAN: BenchPlan = {
   roundSeconds: 0.2,
   roundBytes: 64 * MiB,
   minSmallRequests: 20,
+  pipeEveryBackend: false,
   naiveMemoryBudget: 128 * MiB,
   memoryProbeSize: 32 * MiB,
 };

@@ -3,6 +3,7 @@ import { largeSize } from "./plan.ts";
 import {
   findCell,
   isGatewaySystem,
+  pipeCellFor,
   SYSTEM_LABELS,
   type BenchResults,
   type CellId,
@@ -52,7 +53,21 @@ function figures(cell: CellResult): string[] {
 
 function systemName(cell: CellId): string {
   const label = SYSTEM_LABELS[cell.system];
-  return cell.backend ? `${label} (${cell.backend})` : label;
+  if (!cell.backend) return label;
+  // The pipe serves local files whatever the backend: it is only measured alongside it.
+  return cell.system === "pipe"
+    ? `${label} (next to ${cell.backend})`
+    : `${label} (${cell.backend})`;
+}
+
+/**
+ * The busboy server storing through the fs adapter that an fs gateway configuration is set
+ * against: the same durability, no gateway. None for other backends.
+ */
+function adapterReference(cells: readonly CellResult[], gateway: CellId): CellResult | undefined {
+  if (gateway.backend !== "fs") return undefined;
+  const system = gateway.system === "unsyncedGateway" ? "adapterBusboy" : "durableAdapterBusboy";
+  return findCell(cells, { ...gateway, system, backend: undefined });
 }
 
 function uploadTables(results: BenchResults): string[] {
@@ -73,6 +88,7 @@ function uploadTables(results: BenchResults): string[] {
         "÷ direct SDK",
         "÷ bare busboy",
         "÷ fsynced busboy",
+        "÷ busboy → fs adapter",
         "÷ drain",
       ]),
     );
@@ -94,6 +110,9 @@ function uploadTables(results: BenchResults): string[] {
             isGateway ? ratio(cell, direct, metric) : "",
             isGateway ? ratio(cell, ref("busboy"), metric) : "",
             isGateway ? ratio(cell, ref("durableBusboy"), metric) : "",
+            isGateway && cell.backend === "fs"
+              ? ratio(cell, adapterReference(cells, cell), metric)
+              : "",
             isGateway ? ratio(cell, ref("drain"), metric) : "",
           ]),
         );
@@ -110,7 +129,8 @@ function downloadTables(results: BenchResults): string[] {
   out.push(
     "Full GETs and ranged GETs (the middle half of the object, as a video player seeks) of an " +
       "object stored through the gateway, against a plain `fs.createReadStream` pipe server " +
-      "serving the same bytes from a local file, and — on backends with a storage server — " +
+      "serving the same bytes from a local file (measured cell by cell next to each " +
+      "backend's gateway, so both share the machine's state), and — on backends with a storage server — " +
       "the same reads straight from that server through its SDK. MiB/s counts the bytes received.",
   );
   for (const operation of ["download", "range"] as Operation[]) {
@@ -135,7 +155,7 @@ function downloadTables(results: BenchResults): string[] {
       );
       for (const concurrency of results.concurrencies) {
         for (const cell of rows.filter((c) => c.concurrency === concurrency)) {
-          const pipe = findCell(cells, { system: "pipe", operation, size, concurrency });
+          const pipe = pipeCellFor(cells, cell);
           const direct = findCell(cells, { ...cell, system: "direct" });
           const isGateway = isGatewaySystem(cell.system);
           const metric = size < MiB ? "requestsPerSec" : "mibPerSec";
@@ -171,6 +191,7 @@ function ratioSummary(results: BenchResults): string[] {
       "÷ direct SDK",
       "÷ bare busboy",
       "÷ fsynced busboy",
+      "÷ busboy → fs adapter",
       "÷ drain",
     ]),
   );
@@ -190,6 +211,7 @@ function ratioSummary(results: BenchResults): string[] {
               ratio(gw, findCell(cells, { system: "direct", backend, ...id }), metric),
               ratio(gw, findCell(cells, { system: "busboy", ...id }), metric),
               ratio(gw, findCell(cells, { system: "durableBusboy", ...id }), metric),
+              backend === "fs" ? ratio(gw, adapterReference(cells, gw), metric) : "",
               ratio(gw, findCell(cells, { system: "drain", ...id }), metric),
             ]),
           );

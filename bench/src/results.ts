@@ -4,8 +4,9 @@ import type { MachineInfo } from "./machine.ts";
 /**
  * The systems compared. `gateway`, `direct` and `naive` run on a storage backend, and on fs
  * also `unsyncedGateway` (the gateway with FS_DURABLE=false, as the plain busboy server
- * writes: no fsync); the references (`drain`, `busboy`, `durableBusboy`, `pipe`) are
- * backend-independent.
+ * writes: no fsync); the upload references (`drain`, `busboy`, `durableBusboy`,
+ * `adapterBusboy`, `durableAdapterBusboy`) are backend-independent. `pipe` is measured next
+ * to each backend's downloads and carries that backend's name.
  */
 export type SystemKind =
   | "gateway"
@@ -14,6 +15,8 @@ export type SystemKind =
   | "naive"
   | "busboy"
   | "durableBusboy"
+  | "adapterBusboy"
+  | "durableAdapterBusboy"
   | "drain"
   | "pipe";
 
@@ -29,6 +32,8 @@ export const SYSTEM_LABELS: Record<SystemKind, string> = {
   naive: "Express + multer memoryStorage",
   busboy: "bare node:http + busboy → disk",
   durableBusboy: "bare busboy → disk, fsynced",
+  adapterBusboy: "bare busboy → fs adapter",
+  durableAdapterBusboy: "bare busboy → fs adapter, durable",
   drain: "raw body drain",
   pipe: "fs.createReadStream pipe",
 };
@@ -110,4 +115,13 @@ export function sameCell(a: CellId, b: CellId): boolean {
 
 export function findCell(cells: readonly CellResult[], id: CellId): CellResult | undefined {
   return cells.find((cell) => sameCell(cell, id));
+}
+
+/**
+ * The read-stream pipe cell a download cell is compared with: the one measured next to the
+ * same backend, or (a run that measured the pipe only once) the one there is.
+ */
+export function pipeCellFor(cells: readonly CellResult[], id: CellId): CellResult | undefined {
+  const pipes = cells.filter((c) => sameCell(c, { ...id, system: "pipe", backend: c.backend }));
+  return pipes.find((c) => c.backend === id.backend) ?? pipes[0];
 }

@@ -4,7 +4,7 @@ import { skippedCell } from "./cell.ts";
 import { runDownloads } from "./download-cells.ts";
 import { gatewayExists, startGateway, type RunningGateway } from "./gateway.ts";
 import { memoryProbe } from "./memory-probe.ts";
-import { runReferences } from "./references.ts";
+import { preparePipeFiles, runReferences, type PipeFiles } from "./references.ts";
 import type { CellId, CellResult, MemoryProbe } from "./results.ts";
 import { request } from "./rpc.ts";
 import { startStorage } from "./storage.ts";
@@ -40,15 +40,20 @@ export async function runSuite(
   };
   const problems: string[] = [];
   await runReferences(options, record);
-  for (const backend of options.plan.backends) {
-    try {
-      await runBackend(options, backend, record, recordProbe);
-    } catch (err) {
-      // One backend that cannot start must not cost the figures of the others.
-      const message = `${backend}: ${(err as Error).message}`;
-      problems.push(message);
-      options.log(`  FAILED ${message}`);
+  const pipeFiles = options.plan.downloads ? await preparePipeFiles(options) : undefined;
+  try {
+    for (const backend of options.plan.backends) {
+      try {
+        await runBackend(options, backend, record, recordProbe, pipeFiles);
+      } catch (err) {
+        // One backend that cannot start must not cost the figures of the others.
+        const message = `${backend}: ${(err as Error).message}`;
+        problems.push(message);
+        options.log(`  FAILED ${message}`);
+      }
     }
+  } finally {
+    await pipeFiles?.remove();
   }
   return { cells, probes, problems };
 }
@@ -58,6 +63,7 @@ async function runBackend(
   backend: BackendName,
   record: RecordCell,
   recordProbe: (probe: MemoryProbe) => void,
+  pipeFiles: PipeFiles | undefined,
 ) {
   const { plan, workDir } = options;
   options.log(
@@ -133,8 +139,11 @@ async function runBackend(
       );
     }
 
-    if (plan.downloads && gateway) {
-      await runDownloads(options, backend, gateway, runner, record, purge);
+    if (pipeFiles && gateway) {
+      const measurePipe = plan.pipeEveryBackend || !pipeFiles.measured;
+      const pipe = measurePipe ? await pipeFiles.start(`${backend}-pipe`) : undefined;
+      if (pipe) stoppers.push(() => pipe.stop());
+      await runDownloads(options, backend, gateway, runner, pipe, record, purge);
     }
   } finally {
     for (const stop of stoppers.reverse()) await stop().catch(() => {});
