@@ -795,6 +795,28 @@ for (const fixture of backends) {
         );
       });
 
+      it("names the stored object on the upload's one log line", async () => {
+        const reqId = "test-upload-log-line";
+        const bytes = randomBytes(2048);
+        const answer = await postForm(
+          `${session.gateway.url}/upload`,
+          [...fields(), file(bytes, "a.jpg", "image/jpeg")],
+          { "X-Request-Id": reqId },
+        );
+        expect(answer.status, answer.text).toBe(200);
+        const key = session.keyOf((answer.json as { url: string }).url);
+        const mine = () =>
+          session.gateway
+            .logs()
+            .filter((l) => (l.req as { id?: string } | undefined)?.id === reqId);
+        await expect.poll(() => mine().length).toBe(1);
+        expect(mine()[0]).toMatchObject({
+          msg: "upload stored",
+          res: { statusCode: 200 },
+          upload: { key, size: bytes.length, sha256: sha256(bytes), via: "storage" },
+        });
+      });
+
       it("reports not ready (503) once the backend is unusable", async () => {
         await session.stopBackend();
         await expect

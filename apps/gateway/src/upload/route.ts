@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { StorageAdapter } from "@mediagate/core";
 import { authenticateOnce, type Authenticator } from "../auth/authenticator.ts";
 import { HttpError, toHttpError } from "../http/errors.ts";
+import { logStoredUpload } from "../http/logging.ts";
 import type { Lifecycle } from "../server/lifecycle.ts";
 import { ByteMeter } from "@mediagate/core/multer";
 import { UploadEngine, storageTimeout, type ReceivedFile } from "./engine.ts";
@@ -129,7 +130,7 @@ export function uploadRouter(options: UploadRouteOptions): Router {
     if (failure) return next(failure);
     if (!file || !stored || url === undefined) return next(new Error("no stored object"));
     const { key, size, sha256 } = stored;
-    req.log.info({ key, size, sha256, via: file.via }, "upload stored");
+    logStoredUpload(res, { key, size, sha256, via: file.via });
     res.once("close", () => {
       // The client never got the URL, so nobody could ever reference the object.
       if (!res.writableFinished) removeQuietly(storage, key, req.log);
