@@ -3,7 +3,7 @@
  * baseline, a bare busboy server and a raw drain, then downloads against a plain pipe.
  * Prints every figure and each target as PASS or FAIL, and writes RESULTS.md and a chart.
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,7 +16,7 @@ import { renderMarkdown } from "./report.ts";
 import { SYSTEM_LABELS, type BenchResults, type CellResult, type MemoryProbe } from "./results.ts";
 import { summarizeProfiles } from "./profile-summary.ts";
 import { runSuite, saveRaw } from "./suite.ts";
-import { evaluateTargets } from "./targets.ts";
+import { evaluateTargets, type TargetCheck } from "./targets.ts";
 import { fmt, formatSize, GiB, MiB } from "./units.ts";
 
 const BENCH_DIR = fileURLToPath(new URL("..", import.meta.url));
@@ -49,6 +49,12 @@ async function main(): Promise<number> {
   if (options === "help") {
     console.log(USAGE);
     return 0;
+  }
+  if (options.rerender) {
+    const saved = JSON.parse(await readFile(join(options.rerender, "results.json"), "utf8")) as {
+      results: BenchResults;
+    };
+    return report(saved.results, options.outDir ?? options.rerender);
   }
   const { plan } = options;
   const machine = describeMachine();
@@ -125,7 +131,16 @@ Gateway CPU profiles (${relative(process.cwd(), profileDir)})
 ${summary}`);
   }
   await saveRaw(join(runDir, "results.json"), { results, checks });
+  const outDir = options.outDir ?? (options.complete ? BENCH_DIR : runDir);
+  return report(results, outDir, checks);
+}
 
+/** Prints every target, writes RESULTS.md and the chart; the exit code says if all passed. */
+async function report(
+  results: BenchResults,
+  outDir: string,
+  checks: TargetCheck[] = evaluateTargets(results),
+): Promise<number> {
   console.log("\nTargets");
   for (const check of checks) {
     console.log(
@@ -133,7 +148,6 @@ ${summary}`);
     );
   }
 
-  const outDir = options.outDir ?? (options.complete ? BENCH_DIR : runDir);
   await mkdir(outDir, { recursive: true });
   const chartName = "throughput.svg";
   await writeFile(join(outDir, chartName), renderChart(results));
@@ -143,7 +157,8 @@ ${summary}`);
       `(${fmt(results.durationSeconds, 3)} s).`,
   );
   const failures = checks.filter((c) => c.status !== "PASS").length;
-  const broken = cells.filter((c) => c.status === "failed").length + problems.length;
+  const broken =
+    results.cells.filter((c) => c.status === "failed").length + results.problems.length;
   if (failures || broken) {
     console.log(`${failures} target(s) not met, ${broken} cell(s) failed.`);
     return 1;

@@ -10,6 +10,8 @@ export interface BenchOptions {
   /** Where RESULTS.md and the chart go; undefined means the default for the run's kind. */
   outDir: string | undefined;
   profile: boolean;
+  /** A saved run's folder to write the report of again, from its results.json; no measuring. */
+  rerender: string | undefined;
   /** Extra environment for every gateway, from `--gateway-env NAME=value`. */
   gatewayEnv: Record<string, string>;
 }
@@ -25,6 +27,9 @@ export const USAGE = `npm run bench [-- options]
   --gateway-env NAME=VAL  extra environment for the gateway, repeatable: try a tuning
                           (S3_PART_SIZE=5mb, NODE_OPTIONS=--max-semi-space-size=1, …)
   --out DIR               write RESULTS.md and throughput.svg to DIR
+  --rerender RUN_DIR      measure nothing: judge the targets and write the report again
+                          from RUN_DIR/results.json (into RUN_DIR, or --out), as after a
+                          change to the report or the targets' reading
   --help                  this text
 
 A full, unfiltered run writes bench/RESULTS.md and bench/throughput.svg; any other run
@@ -48,6 +53,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
       profile: { type: "boolean", default: false },
       "gateway-env": { type: "string", multiple: true },
       out: { type: "string" },
+      rerender: { type: "string" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -89,5 +95,12 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     !values.sizes &&
     !values.concurrency &&
     !values["no-downloads"];
-  return { plan, complete, outDir: values.out, profile: values.profile, gatewayEnv };
+  return {
+    plan,
+    complete,
+    outDir: values.out,
+    profile: values.profile,
+    rerender: values.rerender,
+    gatewayEnv,
+  };
 }
