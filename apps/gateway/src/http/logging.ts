@@ -42,8 +42,8 @@ const storedUploads = new WeakMap<ServerResponse, StoredUpload>();
 
 /**
  * Names the object an upload stored on the request's one log line, rather than on a line of
- * its own: a second line per upload was a tenth of a busy gateway's logging cost per request,
- * and the two had to be joined by request id anyway.
+ * its own: a second line doubled the logging work of the busiest route, and the two had to
+ * be joined by request id anyway.
  */
 export function logStoredUpload(res: ServerResponse, upload: StoredUpload): void {
   storedUploads.set(res, upload);
