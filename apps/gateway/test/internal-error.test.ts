@@ -8,7 +8,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import type {
   ListEntry,
   ListOptions,
@@ -28,6 +28,7 @@ import { startServer, type RunningServer } from "../src/server/http-server.ts";
 import { TOKEN } from "./support/backend-session.ts";
 import { expectRefusal } from "./support/forms.ts";
 import { send } from "./support/http.ts";
+import { logLines } from "./support/log-lines.ts";
 
 const BUG = "Cannot read properties of undefined (reading 'etag')";
 
@@ -61,15 +62,7 @@ class BuggyReads implements StorageAdapter {
 describe("an unclassified error", () => {
   let root: string;
   let server: RunningServer;
-  const lines: Record<string, unknown>[] = [];
-  const logSink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split("\n").filter(Boolean)) {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      done();
-    },
-  });
+  const { sink: logSink, lines } = logLines();
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), "mediagate-internal-"));

@@ -7,22 +7,14 @@
 import { once } from "node:events";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger, httpLogger, logStoredUpload } from "../src/http/logging.ts";
+import { logLines } from "./support/log-lines.ts";
 
 const upload = { key: "2026/12/01/" + "a".repeat(40), size: 3, sha256: "0".repeat(64) } as const;
 
 async function serve(answer: boolean) {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split("\n").filter(Boolean)) {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      done();
-    },
-  });
+  const { sink, lines } = logLines();
   const log = httpLogger(createLogger("info", sink));
   let markStored = () => {};
   const stored = new Promise<void>((resolve) => (markStored = resolve));
@@ -72,13 +64,7 @@ describe("an upload's log line", () => {
   });
 
   it("is the plain completion line for every other request", async () => {
-    const lines: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-        done();
-      },
-    });
+    const { sink, lines } = logLines();
     const log = httpLogger(createLogger("info", sink));
     server = createServer((req, res) => {
       log(req, res);

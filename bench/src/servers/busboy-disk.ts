@@ -7,14 +7,13 @@
  * does (the fs adapter's contract): written under a temporary name and fsynced, renamed into
  * place, and the folder fsynced so the rename survives a crash.
  */
-import busboy from "busboy";
 import { randomUUID } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { open, rename } from "node:fs/promises";
-import { createServer } from "node:http";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { failureAnswer, serve, uploadAnswer } from "./serve.ts";
+import { busboyServer } from "./busboy-server.ts";
+import { serve } from "./serve.ts";
 
 const dir = process.env.BENCH_DIR;
 if (!dir) throw new Error("BENCH_DIR is not set.");
@@ -41,29 +40,4 @@ async function store(file: NodeJS.ReadableStream, name: string): Promise<string>
   return name;
 }
 
-const server = createServer((req, res) => {
-  const answer = (status: number, body: string) => {
-    if (res.headersSent) return;
-    res.writeHead(status, { "content-type": "application/json" });
-    res.end(body);
-  };
-  let stored: Promise<string> | undefined;
-  const form = busboy({ headers: req.headers, limits: { files: 1 } });
-  form.on("file", (_field, file) => {
-    stored = store(file, randomUUID());
-  });
-  form.on("close", () => {
-    if (!stored) return answer(400, failureAnswer("no file"));
-    stored.then(
-      (name) => answer(200, uploadAnswer(`http://127.0.0.1/${name}`)),
-      (err: Error) => answer(500, failureAnswer(err.message)),
-    );
-  });
-  form.on("error", (err: Error) => {
-    req.unpipe(form);
-    req.resume();
-    answer(400, failureAnswer(err.message));
-  });
-  req.pipe(form);
-});
-serve(server);
+serve(busboyServer((file) => store(file, randomUUID())));
