@@ -65,6 +65,7 @@ const MULTER_CODES: Record<string, [ErrorCode, string]> = {
   LIMIT_FIELD_COUNT: ["TOO_MANY_FIELDS", "The form has too many fields."],
   LIMIT_FIELD_KEY: ["FIELD_TOO_LARGE", "A field name is too long."],
   LIMIT_FIELD_VALUE: ["FIELD_TOO_LARGE", "A field value is too long."],
+  LIMIT_FIELD_NESTING: ["BAD_REQUEST", "Field names are plain names, without brackets."],
 };
 
 const isMulterError = (err: unknown): err is Error & { code: string } =>
