@@ -6,6 +6,15 @@ import type { AzuriteServer } from "@mediagate/test-servers";
 /** One try per request: the SDK's default back-off would stretch failure tests to minutes. */
 export const NO_RETRIES = { retryOptions: { maxTries: 1 } };
 
+/**
+ * The working adapter retries as in production, with back-offs of milliseconds: Azurite
+ * now and then resets a kept-alive connection as the SDK reuses it (ECONNRESET on a block
+ * PUT), which the SDK's default policy retries and a single try turned into a failed test.
+ */
+export const QUICK_RETRIES = {
+  retryOptions: { maxTries: 3, retryDelayInMs: 20, maxRetryDelayInMs: 100 },
+};
+
 /** A shared-key adapter on a fresh container of `azurite`, created if missing. */
 export async function sharedKeyAdapter(
   azurite: AzuriteServer,
@@ -17,7 +26,7 @@ export async function sharedKeyAdapter(
     accountKey: azurite.accountKey,
     endpoint: azurite.blobEndpoint,
     container,
-    pipeline: NO_RETRIES,
+    pipeline: QUICK_RETRIES,
     ...tuning,
   });
   await adapter.createContainerIfMissing();
