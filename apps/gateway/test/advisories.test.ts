@@ -114,6 +114,13 @@ describe("multer advisories: their triggers against the gateway", () => {
     // core for this 100-byte form (found by the fuzz suite), the gateway frozen meanwhile.
     const form = `${field("x[2115992189]", "1")}${field("x[k]", "2")}${fields}--${B}--\r\n`;
     await expectRefusedAndAlive(await post(form), ["BAD_REQUEST"]);
+    // After a file already streaming into storage: refused the same, and the file removed.
+    await expectRefusedAndAlive(
+      await post(
+        `${fields}${filePart("file", "a.bin", "x".repeat(100_000))}${field("a[0]", "1")}--${B}--\r\n`,
+      ),
+      ["BAD_REQUEST"],
+    );
   });
 
   it("CVE-2025-47935 (GHSA-44fp-w29j-9vj5): request streams that fail mid-upload release their streams", async () => {
