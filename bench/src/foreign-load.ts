@@ -1,7 +1,5 @@
-import { readdirSync, readFileSync } from "node:fs";
-
-/** Clock ticks per second of /proc times (USER_HZ, 100 on Linux everywhere in practice). */
-const TICKS = 100;
+import { readFileSync } from "node:fs";
+import { TICKS, treeCpuSeconds } from "./proc-cpu.ts";
 
 /** Busy CPU time of the whole machine, in seconds. */
 function machineBusySeconds(): number {
@@ -11,52 +9,6 @@ function machineBusySeconds(): number {
   return (
     ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / TICKS
   );
-}
-
-interface ProcStat {
-  ppid: number;
-  /** utime + stime + cutime + cstime: the process and every child it has reaped. */
-  seconds: number;
-}
-
-function readProc(pid: string): ProcStat | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name may contain spaces and parentheses; fields resume after the last ")".
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    const n = (i: number) => Number(fields[i] ?? 0);
-    return { ppid: n(1), seconds: (n(11) + n(12) + n(13) + n(14)) / TICKS };
-  } catch {
-    return undefined; // exited meanwhile
-  }
-}
-
-/**
- * CPU time of this process and all its descendants. A descendant that exited was reaped by
- * its parent, whose `cutime`/`cstime` now include it, so summing the live processes' own and
- * children's times counts every process of the tree exactly once.
- */
-function treeSeconds(root: number): number {
-  const procs = new Map<number, ProcStat>();
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = readProc(name);
-    if (stat) procs.set(Number(name), stat);
-  }
-  const children = new Map<number, number[]>();
-  for (const [pid, stat] of procs) {
-    const list = children.get(stat.ppid) ?? [];
-    list.push(pid);
-    children.set(stat.ppid, list);
-  }
-  let total = 0;
-  const stack = [root];
-  while (stack.length > 0) {
-    const pid = stack.pop() as number;
-    total += procs.get(pid)?.seconds ?? 0;
-    stack.push(...(children.get(pid) ?? []));
-  }
-  return total;
 }
 
 /**
@@ -75,7 +27,7 @@ export class ForeignLoad {
 
   reset(): void {
     this.machine = machineBusySeconds();
-    this.ours = treeSeconds(process.pid);
+    this.ours = treeCpuSeconds(process.pid);
     this.wall = performance.now();
   }
 
@@ -83,7 +35,7 @@ export class ForeignLoad {
   cores(): number {
     const seconds = (performance.now() - this.wall) / 1000;
     if (seconds <= 0) return 0;
-    const foreign = machineBusySeconds() - this.machine - (treeSeconds(process.pid) - this.ours);
+    const foreign = machineBusySeconds() - this.machine - (treeCpuSeconds(process.pid) - this.ours);
     return Math.max(0, foreign / seconds);
   }
 }

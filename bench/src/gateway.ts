@@ -1,4 +1,5 @@
 import { access, readFile } from "node:fs/promises";
+import { pathToFileURL } from "node:url";
 import type { BackendEndpoint } from "./backend.ts";
 import { gatewayStorageEnv } from "./backend.ts";
 import { startChild, type Child } from "./child-process.ts";
@@ -8,7 +9,11 @@ import type { UploadForm } from "./http-client.ts";
 /** The token the benchmark's gateways accept (the gateway wants at least 16 characters). */
 export const BENCH_TOKEN = "bench-token-0123456789abcdef";
 
-const GATEWAY_DIR = new URL("../../apps/gateway/", import.meta.url);
+/** The workspace's gateway; `--gateway-dir` points at another build of it. */
+const WORKSPACE_GATEWAY = new URL("../../apps/gateway/", import.meta.url);
+
+const gatewayFolder = (dir: string | undefined): URL =>
+  dir ? pathToFileURL(dir.endsWith("/") ? dir : `${dir}/`) : WORKSPACE_GATEWAY;
 
 /**
  * How operators run the gateway: `npm start` runs the gateway's `start` script, `node <flags>
@@ -16,8 +21,11 @@ const GATEWAY_DIR = new URL("../../apps/gateway/", import.meta.url);
  * reads that script rather than repeating it, so it measures the compiled gateway with the
  * same V8 flags it ships with.
  */
-export async function shippedGatewayCommand(): Promise<{ script: string; nodeArgs: string[] }> {
-  const manifest = JSON.parse(await readFile(new URL("package.json", GATEWAY_DIR), "utf8")) as {
+export async function shippedGatewayCommand(
+  dir?: string,
+): Promise<{ script: string; nodeArgs: string[] }> {
+  const folder = gatewayFolder(dir);
+  const manifest = JSON.parse(await readFile(new URL("package.json", folder), "utf8")) as {
     scripts?: { start?: string };
   };
   const words = manifest.scripts?.start?.trim().split(/\s+/) ?? [];
@@ -27,7 +35,7 @@ export async function shippedGatewayCommand(): Promise<{ script: string; nodeArg
       `apps/gateway's start script is not "node [flags] <file>.js": ${words.join(" ")}`,
     );
   }
-  return { script: new URL(script, GATEWAY_DIR).pathname, nodeArgs: words.slice(1, -1) };
+  return { script: new URL(script, folder).pathname, nodeArgs: words.slice(1, -1) };
 }
 
 export interface RunningGateway {
@@ -49,11 +57,13 @@ export async function startGateway(
     cwd: string;
     /** Extra variables (`S3_PART_SIZE`, `NODE_OPTIONS`…), applied last: tuning experiments. */
     env?: Record<string, string>;
+    /** Another build of apps/gateway (`--gateway-dir`). */
+    gatewayDir?: string;
   },
 ): Promise<RunningGateway> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const shipped = await shippedGatewayCommand();
+  const shipped = await shippedGatewayCommand(options.gatewayDir);
   const child = await startChild({
     name: `gateway (${endpoint.provider})`,
     script: shipped.script,
@@ -87,8 +97,8 @@ export async function startGateway(
 }
 
 /** Whether the compiled gateway is there (`npm run bench` builds it first). */
-export const gatewayExists = async (): Promise<boolean> => {
-  const { script } = await shippedGatewayCommand();
+export const gatewayExists = async (dir?: string): Promise<boolean> => {
+  const { script } = await shippedGatewayCommand(dir);
   return access(script).then(
     () => true,
     () => false,

@@ -33,6 +33,16 @@ async function readAnswer(res: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+/** What an upload's answer said, and how long it took after the request's last byte. */
+export interface UploadAnswer {
+  url: string;
+  /**
+   * From the last body byte handed to the kernel to the answer's headers: what a native
+   * mesibo client waits through (it gives up after 10 s).
+   */
+  answerMs: number;
+}
+
 /**
  * Posts one multipart upload whose file is `size` bytes generated while sending, and
  * resolves with the URL from mesibo's `{"result": true, "url"}` answer; anything else rejects.
@@ -42,7 +52,7 @@ export async function uploadOnce(
   url: string,
   form: UploadForm,
   size: number,
-): Promise<string> {
+): Promise<UploadAnswer> {
   const body = multipartBody(form.fields, {
     field: form.fileField,
     name: form.fileName,
@@ -57,8 +67,14 @@ export async function uploadOnce(
   req.setTimeout(STALL_MS, () =>
     req.destroy(new Error(`upload made no progress for ${STALL_MS} ms`)),
   );
+  let sentAt: number | undefined;
+  let answeredAt = 0;
+  req.once("finish", () => (sentAt = performance.now()));
   const answered = new Promise<IncomingMessage>((resolve, reject) => {
-    req.once("response", resolve);
+    req.once("response", (res: IncomingMessage) => {
+      answeredAt = performance.now();
+      resolve(res);
+    });
     req.once("error", reject);
   });
   // The server may answer (and close) before the body is sent; its answer explains why.
@@ -78,7 +94,8 @@ export async function uploadOnce(
     throw new Error(`upload answered ${res.statusCode}: ${text.slice(0, 300)}`);
   }
   if (sendError instanceof Error) throw sendError;
-  return answer.url;
+  // An answer before the last byte (never for a success) counts as immediate.
+  return { url: answer.url, answerMs: Math.max(0, answeredAt - (sentAt ?? answeredAt)) };
 }
 
 /** An inclusive byte range, as in an HTTP Range header. */

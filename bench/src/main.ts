@@ -1,7 +1,8 @@
 /**
- * `npm run bench`: the gateway on every backend against the direct SDK, a naive Express
- * baseline, a bare busboy server and a raw drain, then downloads against a plain pipe.
- * Prints every figure and each target as PASS or FAIL, and writes RESULTS.md and a chart.
+ * `npm run bench`: the gateway on every backend against the direct SDK, the Express + multer
+ * endpoints people build, bare busboy servers and a raw drain, in alternating rounds; then a
+ * chat mix and downloads. Prints every figure and each target as PASS or FAIL (by median),
+ * and writes RESULTS.md and a chart.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,24 +14,40 @@ import { ForeignLoad } from "./foreign-load.ts";
 import { describeMachine, loadAverage1m } from "./machine.ts";
 import { parseOptions, USAGE } from "./options.ts";
 import { renderMarkdown } from "./report.ts";
-import { SYSTEM_LABELS, type BenchResults, type CellResult, type MemoryProbe } from "./results.ts";
+import {
+  spreadOf,
+  SYSTEM_LABELS,
+  type BenchResults,
+  type CellResult,
+  type MemoryProbe,
+} from "./results.ts";
 import { summarizeProfiles } from "./profile-summary.ts";
 import { runSuite, saveRaw } from "./suite.ts";
 import { evaluateTargets, type TargetCheck } from "./targets.ts";
-import { fmt, formatSize, GiB, MiB } from "./units.ts";
+import { cellFilter } from "./groups.ts";
+import { fmt, fmtSpread, formatSize, GiB, MiB } from "./units.ts";
+import { commandExists, WRK } from "./wrk.ts";
 
 const BENCH_DIR = fileURLToPath(new URL("..", import.meta.url));
 
 function describeCell(cell: CellResult): string {
-  const what = `${SYSTEM_LABELS[cell.system]}${cell.backend ? ` [${cell.backend}]` : ""}`;
-  const op =
-    cell.operation === "upload" ? "upload" : cell.operation === "range" ? "ranged GET" : "GET";
-  const head = `  ${what.padEnd(44)} ${op.padEnd(10)} ${formatSize(cell.size).padStart(8)} ×${String(cell.concurrency).padEnd(3)}`;
+  const what = `${SYSTEM_LABELS[cell.system]} [${cell.backend}]`;
+  const op = { upload: "upload", download: "GET", range: "ranged GET", mix: "chat mix" }[
+    cell.operation
+  ];
+  const size = cell.operation === "mix" ? "" : formatSize(cell.size);
+  const head = `  ${what.padEnd(46)} ${op.padEnd(10)} ${size.padStart(8)} ×${String(cell.concurrency).padEnd(3)}`;
   if (cell.status !== "ok") return `${head} ${cell.status.toUpperCase()}: ${cell.note ?? ""}`;
+  const per = cell.operation === "upload" || cell.operation === "mix" ? "up" : "GET";
+  const cpu = spreadOf(cell, "cpuMsPerRequest");
+  const client = spreadOf(cell, "clientCpuMsPerRequest")?.median;
   return (
-    `${head} ${fmt(cell.mibPerSec).padStart(6)} MiB/s ${fmt(cell.requestsPerSec).padStart(6)} req/s ` +
-    `p50 ${fmt(cell.p50Ms).padStart(6)} ms  p99 ${fmt(cell.p99Ms).padStart(6)} ms  ` +
-    `RSS ${fmt((cell.peakRssBytes ?? 0) / MiB).padStart(5)} MiB` +
+    `${head} ${fmtSpread(spreadOf(cell, "requestsPerSec"))} ${per}/s, ` +
+    `${fmtSpread(spreadOf(cell, "mibPerSec"))} MiB/s; ` +
+    `CPU ${fmtSpread(cpu)} ms/${per}` +
+    (client !== undefined ? ` (client ${fmt(client)})` : "") +
+    `; p50 ${fmt(cell.p50Ms)} p99 ${fmt(cell.p99Ms)} ms; RSS ${fmt((cell.peakRssBytes ?? 0) / MiB)} MiB` +
+    (cell.loadGenerator === "wrk" ? ` [wrk${cell.pinned ? ", pinned" : ""}]` : "") +
     ((cell.foreignCores ?? 0) >= 0.25 ? `  (other work: ${fmt(cell.foreignCores, 2)} cores)` : "")
   );
 }
@@ -81,10 +98,21 @@ async function main(): Promise<number> {
     `mediagate benchmark (${plan.mode}) on ${machine.cpuModel}, ${machine.cores} cores, ` +
       `${fmt(machine.memoryBytes / GiB)} GiB, Node ${machine.node}; load ${fmt(loadBefore, 2)}`,
   );
+  const wrk = await commandExists(WRK);
   console.log(
     `  backends ${plan.backends.join(", ")}; sizes ${plan.sizes.map(formatSize).join(", ")}; ` +
-      `concurrency ${plan.concurrencies.join(", ")}; logs in ${relative(process.cwd(), logDir)}`,
+      `concurrency ${plan.concurrencies.join(", ")}; ${plan.rounds} alternating rounds per cell` +
+      (options.cells ? `; cells ${options.cells}` : "") +
+      (options.systems ? `; systems ${options.systems.join(", ")}` : "") +
+      `; small uploads from ${options.loadGenerator === "node" || !wrk ? "the Node client" : "wrk"}` +
+      (options.pin ? " (pinned)" : "") +
+      `; logs in ${relative(process.cwd(), logDir)}`,
   );
+  if (!wrk && options.loadGenerator !== "node") {
+    console.log(
+      `  ${WRK} is not installed: the Node client sends every upload (apt-get install wrk)`,
+    );
+  }
 
   let cells: CellResult[];
   let probes: MemoryProbe[];
@@ -96,6 +124,12 @@ async function main(): Promise<number> {
       logDir,
       profileDir: options.profile ? join(runDir, "profiles") : undefined,
       gatewayEnv: options.gatewayEnv,
+      gatewayDir: options.gatewayDir,
+      selects: cellFilter(options.cells),
+      systems: options.systems,
+      loadGenerator: options.loadGenerator,
+      wrk,
+      pin: options.pin,
       onCell: (cell) => console.log(describeCell(cell)),
       onProbe: (probe) => console.log(describeProbe(probe)),
       log: (message) => console.log(message),
@@ -115,6 +149,16 @@ async function main(): Promise<number> {
     sizes: plan.sizes,
     concurrencies: plan.concurrencies,
     backends: plan.backends,
+    settings: {
+      rounds: plan.rounds,
+      mix: plan.mix,
+      pin: options.pin,
+      loadGenerator: options.loadGenerator === "node" || !wrk ? "node" : options.loadGenerator,
+      cells: options.cells,
+      systems: options.systems,
+      profiled: options.profile,
+      gatewayDir: options.gatewayDir,
+    },
     cells,
     probes,
     problems,

@@ -10,7 +10,7 @@ interface CpuProfile {
 
 /** Where a sample's time went: a package, a workspace folder, Node's internals, or native. */
 function owner(url: string): string {
-  if (!url) return "(native / idle / GC)";
+  if (!url) return "(native / GC)";
   if (url.startsWith("node:")) return "node internals";
   const modules = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (modules) return modules[1] ?? url;
@@ -29,10 +29,17 @@ export function summarizeProfile(profile: CpuProfile, top = 15): string {
   const byOwner = new Map<string, number>();
   const byFunction = new Map<string, number>();
   let total = 0;
+  let idle = 0;
   profile.samples.forEach((id, i) => {
     const dt = profile.timeDeltas[i] ?? 0;
     const frame = byId.get(id)?.callFrame;
     if (!frame) return;
+    // Idle samples are time the gateway waited (for I/O, or while other systems were
+    // measured in their turn): shares are of the busy time.
+    if (frame.functionName === "(idle)") {
+      idle += dt;
+      return;
+    }
     total += dt;
     const who = owner(frame.url);
     byOwner.set(who, (byOwner.get(who) ?? 0) + dt);
@@ -48,7 +55,7 @@ export function summarizeProfile(profile: CpuProfile, top = 15): string {
           `  ${percent(t, total).padStart(6)}  ${(t / 1000).toFixed(0).padStart(7)} ms  ${name}`,
       );
   return [
-    `sampled ${(total / 1e6).toFixed(1)} s`,
+    `sampled ${((total + idle) / 1e6).toFixed(1)} s, busy ${(total / 1e6).toFixed(1)} s (shares below are of the busy time)`,
     "by owner:",
     ...list(byOwner),
     "by function (self time):",

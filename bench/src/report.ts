@@ -1,226 +1,23 @@
-import type { BackendName } from "./backend.ts";
 import { largeSize } from "./plan.ts";
 import {
-  findCell,
-  isGatewaySystem,
-  pipeCellFor,
-  SYSTEM_LABELS,
-  type BenchResults,
-  type CellId,
-  type CellResult,
-  type Operation,
-} from "./results.ts";
+  answerTable,
+  CPU_NOTE,
+  downloadTables,
+  FOREIGN_CORES_THRESHOLD,
+  header,
+  mixTable,
+  ratioSummary,
+  row,
+  uploadTables,
+} from "./report-tables.ts";
+import type { BenchResults } from "./results.ts";
 import type { TargetCheck } from "./targets.ts";
 import { fmt, formatSize, GiB, MiB } from "./units.ts";
 
+export { FOREIGN_CORES_THRESHOLD } from "./report-tables.ts";
+
 /** A 1-minute load average at the start this high is explained in the report (it trails). */
 export const LOADED_THRESHOLD = 1.5;
-/** Other work using this many cores on average during the run makes its figures noisy. */
-export const FOREIGN_CORES_THRESHOLD = 0.25;
-
-const row = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
-const header = (names: string[]) => [row(names), row(names.map(() => "---"))];
-
-function ratio(a: CellResult, b: CellResult | undefined, metric: "mibPerSec" | "requestsPerSec") {
-  if (a.status !== "ok" || b?.status !== "ok") return "–";
-  const x = a[metric];
-  const y = b[metric];
-  return x !== undefined && y ? `${fmt(x / y, 2)}×` : "–";
-}
-
-function figures(cell: CellResult): string[] {
-  if (cell.status !== "ok") {
-    const what = cell.status === "skipped" ? "skipped" : "**failed**";
-    return [
-      `${what}${cell.note ? `: ${cell.note.replaceAll("|", "\\|")}` : ""}`,
-      "",
-      "",
-      "",
-      "",
-      "",
-    ];
-  }
-  const noisy = (cell.foreignCores ?? 0) >= FOREIGN_CORES_THRESHOLD ? " †" : "";
-  return [
-    fmt(cell.mibPerSec) + noisy,
-    fmt(cell.requestsPerSec),
-    fmt(cell.p50Ms),
-    fmt(cell.p99Ms),
-    cell.peakRssBytes === undefined ? "–" : fmt(cell.peakRssBytes / MiB),
-    String(cell.requests),
-  ];
-}
-
-function systemName(cell: CellId): string {
-  const label = SYSTEM_LABELS[cell.system];
-  if (!cell.backend) return label;
-  // The pipe serves local files whatever the backend: it is only measured alongside it.
-  return cell.system === "pipe"
-    ? `${label} (next to ${cell.backend})`
-    : `${label} (${cell.backend})`;
-}
-
-/**
- * The busboy server storing through the fs adapter that an fs gateway configuration is set
- * against: the same durability, no gateway. None for other backends.
- */
-function adapterReference(cells: readonly CellResult[], gateway: CellId): CellResult | undefined {
-  if (gateway.backend !== "fs") return undefined;
-  const system = gateway.system === "unsyncedGateway" ? "adapterBusboy" : "durableAdapterBusboy";
-  return findCell(cells, { ...gateway, system, backend: undefined });
-}
-
-function uploadTables(results: BenchResults): string[] {
-  const out: string[] = [];
-  const { cells } = results;
-  for (const size of results.sizes) {
-    out.push("", `### ${formatSize(size)} uploads`, "");
-    out.push(
-      ...header([
-        "system",
-        "conc.",
-        "MiB/s",
-        "uploads/s",
-        "p50 ms",
-        "p99 ms",
-        "peak RSS MiB",
-        "requests",
-        "÷ direct SDK",
-        "÷ bare busboy",
-        "÷ fsynced busboy",
-        "÷ busboy → fs adapter",
-        "÷ drain",
-      ]),
-    );
-    for (const concurrency of results.concurrencies) {
-      const ref = (system: "drain" | "busboy" | "durableBusboy") =>
-        findCell(cells, { system, operation: "upload", size, concurrency });
-      const rows = cells.filter(
-        (c) => c.operation === "upload" && c.size === size && c.concurrency === concurrency,
-      );
-      for (const cell of rows) {
-        const isGateway = isGatewaySystem(cell.system);
-        const direct = findCell(cells, { ...cell, system: "direct" });
-        const metric = size < MiB ? "requestsPerSec" : "mibPerSec";
-        out.push(
-          row([
-            isGateway ? `**${systemName(cell)}**` : systemName(cell),
-            concurrency,
-            ...figures(cell),
-            isGateway ? ratio(cell, direct, metric) : "",
-            isGateway ? ratio(cell, ref("busboy"), metric) : "",
-            isGateway ? ratio(cell, ref("durableBusboy"), metric) : "",
-            isGateway && cell.backend === "fs"
-              ? ratio(cell, adapterReference(cells, cell), metric)
-              : "",
-            isGateway ? ratio(cell, ref("drain"), metric) : "",
-          ]),
-        );
-      }
-    }
-  }
-  return out;
-}
-
-function downloadTables(results: BenchResults): string[] {
-  const cells = results.cells.filter((c) => c.operation !== "upload");
-  if (cells.length === 0) return [];
-  const out = ["", "## Downloads", ""];
-  out.push(
-    "Full GETs and ranged GETs (the middle half of the object, as a video player seeks) of an " +
-      "object stored through the gateway, against a plain `fs.createReadStream` pipe server " +
-      "serving the same bytes from a local file (measured cell by cell next to each " +
-      "backend's gateway, so both share the machine's state), and — on backends with a storage server — " +
-      "the same reads straight from that server through its SDK. MiB/s counts the bytes received.",
-  );
-  for (const operation of ["download", "range"] as Operation[]) {
-    for (const size of results.sizes) {
-      const rows = cells.filter((c) => c.operation === operation && c.size === size);
-      if (rows.length === 0) continue;
-      const what = operation === "range" ? "ranged GET (middle half)" : "full GET";
-      out.push("", `### ${formatSize(size)}, ${what}`, "");
-      out.push(
-        ...header([
-          "system",
-          "conc.",
-          "MiB/s",
-          "GETs/s",
-          "p50 ms",
-          "p99 ms",
-          "peak RSS MiB",
-          "requests",
-          "÷ pipe",
-          "÷ direct SDK",
-        ]),
-      );
-      for (const concurrency of results.concurrencies) {
-        for (const cell of rows.filter((c) => c.concurrency === concurrency)) {
-          const pipe = pipeCellFor(cells, cell);
-          const direct = findCell(cells, { ...cell, system: "direct" });
-          const isGateway = isGatewaySystem(cell.system);
-          const metric = size < MiB ? "requestsPerSec" : "mibPerSec";
-          out.push(
-            row([
-              isGateway ? `**${systemName(cell)}**` : systemName(cell),
-              concurrency,
-              ...figures(cell),
-              cell.system === "pipe" ? "" : ratio(cell, pipe, metric),
-              isGateway ? ratio(cell, direct, metric) : "",
-            ]),
-          );
-        }
-      }
-    }
-  }
-  return out;
-}
-
-function ratioSummary(results: BenchResults): string[] {
-  const { cells } = results;
-  const out = ["", "## Gateway ratios", ""];
-  out.push(
-    "Gateway upload throughput divided by each reference at the same size and concurrency " +
-      "(uploads/s below 1 MiB, MiB/s from 1 MiB).",
-    "",
-  );
-  out.push(
-    ...header([
-      "backend",
-      "size",
-      "conc.",
-      "÷ direct SDK",
-      "÷ bare busboy",
-      "÷ fsynced busboy",
-      "÷ busboy → fs adapter",
-      "÷ drain",
-    ]),
-  );
-  for (const backend of results.backends as BackendName[]) {
-    for (const size of results.sizes) {
-      for (const concurrency of results.concurrencies) {
-        const id = { operation: "upload" as const, size, concurrency };
-        for (const system of ["gateway", "unsyncedGateway"] as const) {
-          const gw = findCell(cells, { system, backend, ...id });
-          if (!gw) continue;
-          const metric = size < MiB ? "requestsPerSec" : "mibPerSec";
-          out.push(
-            row([
-              system === "gateway" ? backend : `${backend}, FS_DURABLE=false`,
-              formatSize(size),
-              concurrency,
-              ratio(gw, findCell(cells, { system: "direct", backend, ...id }), metric),
-              ratio(gw, findCell(cells, { system: "busboy", ...id }), metric),
-              ratio(gw, findCell(cells, { system: "durableBusboy", ...id }), metric),
-              backend === "fs" ? ratio(gw, adapterReference(cells, gw), metric) : "",
-              ratio(gw, findCell(cells, { system: "drain", ...id }), metric),
-            ]),
-          );
-        }
-      }
-    }
-  }
-  return out;
-}
 
 function memoryTable(results: BenchResults): string[] {
   if (results.probes.length === 0) return [];
@@ -251,6 +48,31 @@ function memoryTable(results: BenchResults): string[] {
   return out;
 }
 
+function howMeasured(results: BenchResults): string[] {
+  const s = results.settings;
+  if (!s) return [];
+  const lines = [
+    `Every cell ran in ${s.rounds} rounds, alternating between the systems of its comparison ` +
+      "(A B C, A B C, …); targets are judged on the medians.",
+    `Uploads below 1 MiB were sent by ${s.loadGenerator === "node" ? "the bench's Node client" : "wrk (one thread, kept-alive connections, one fixed body)"}; ` +
+      "larger ones, the chat mix and downloads by the bench's Node client.",
+    s.pin
+      ? "**Pinned:** during wrk's rounds wrk ran on core 1 and the process under test (all its threads) on core 0; storage servers and the bench itself were not pinned."
+      : "Nothing was pinned to a core.",
+  ];
+  if (s.profiled)
+    lines.push(
+      "**Profiled run:** the gateway ran with `--cpu-prof`; its CPU figures include the profiler's cost.",
+    );
+  if (s.cells || s.systems) {
+    lines.push(
+      `**Filtered run:** ${[s.cells ? `cells \`${s.cells}\`` : "", s.systems ? `systems ${s.systems.join(", ")}` : ""].filter(Boolean).join("; ")}.`,
+    );
+  }
+  if (s.gatewayDir) lines.push(`**Gateway build measured:** \`${s.gatewayDir}\`.`);
+  return ["", ...lines.map((l) => `- ${l}`)];
+}
+
 export function renderMarkdown(
   results: BenchResults,
   checks: TargetCheck[],
@@ -271,9 +93,10 @@ export function renderMarkdown(
     "",
     `Produced by \`npm run bench${results.mode === "quick" ? " -- --quick" : ""}\` on ${results.finishedAt.slice(0, 10)}: ` +
       `a ${results.mode} run of ${fmt(results.durationSeconds / 60, 2)} minutes. ` +
-      "Every system under test ran as a child process on 127.0.0.1; memory is the peak " +
-      "resident set of that process, read from `/proc/<pid>/status` outside it. " +
+      "Every system under test ran as a child process on 127.0.0.1; its memory and CPU time are " +
+      "read from `/proc/<pid>/` outside it. " +
       "Sizes and rates are binary: 1 MiB = 2^20 bytes. See [README.md](README.md) for what each comparison is.",
+    ...howMeasured(results),
     "",
     "## Machine",
     "",
@@ -301,7 +124,7 @@ export function renderMarkdown(
         `used ${fmt(results.load.foreignCores, 2)} of its ${m.cores} cores on average, and the ` +
         `1-minute load average was ${fmt(results.load.start, 2)} when it started. Absolute figures ` +
         "are lower and noisier than on an idle machine; cells marked † had other work using " +
-        `${FOREIGN_CORES_THRESHOLD} cores or more while they ran.`
+        `${FOREIGN_CORES_THRESHOLD} cores or more while they ran (median of their rounds).`
       : `The machine was otherwise idle: other work used ${fmt(results.load.foreignCores, 2)} cores on ` +
         `average during the run (measured from /proc as the machine's busy time minus the benchmark's own).` +
         trailing,
@@ -320,25 +143,28 @@ export function renderMarkdown(
       : []),
     "## Targets",
     "",
-    `${passed} of ${checks.length} pass. Large-file targets are judged at ${formatSize(largeSize(results))}.`,
+    `${passed} of ${checks.length} pass, judged on the median of each side's rounds (the range ` +
+      `gives each round pair's ratio). Large-file targets are judged at ${formatSize(largeSize(results))}.`,
     "",
     ...header(["", "target", "figure"]),
     ...checks.map((c) =>
       row([
         c.status === "PASS" ? "PASS" : `**${c.status}**`,
         c.name,
-        c.figure + (c.note ? ` — ${c.note}` : ""),
+        (c.figure + (c.note ? ` — ${c.note}` : "")).replace(/\s+/g, " ").replaceAll("|", "\\|"),
       ]),
     ),
   ];
   if (chartFile) out.push("", `![Upload throughput against file size per backend](${chartFile})`);
   out.push(...memoryTable(results));
   out.push(...ratioSummary(results));
-  out.push("", "## Uploads", "");
+  out.push(...mixTable(results));
+  out.push(...answerTable(results));
+  out.push("", "## Uploads", "", CPU_NOTE);
   out.push(
-    "MiB/s and uploads/s are the median of the cell's rounds; p50/p99 pool every request. " +
-      "`requests` counts timed requests. The naive baseline is skipped where it would hold " +
-      "gigabytes in memory at once.",
+    "",
+    "The naive baseline is skipped where it would hold gigabytes in memory at once, the " +
+      "informational references where one round would move gigabytes.",
   );
   out.push(...uploadTables(results));
   out.push(...downloadTables(results));

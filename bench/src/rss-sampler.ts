@@ -47,17 +47,31 @@ export class RssSampler {
     return kib === undefined ? undefined : kib * 1024;
   }
 
-  start(): void {
+  /**
+   * Resets the kernel's peak counter (writing 5 to /proc/<pid>/clear_refs), so VmHWM from
+   * now on is the exact peak of what follows, spikes between samples included. False where
+   * the kernel refuses (older kernels, a foreign process).
+   */
+  resetPeak(): boolean {
+    try {
+      writeFileSync(`/proc/${this.pid}/clear_refs`, "5");
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** VmHWM in bytes: the peak since the last reset. */
+  readPeak(): number | undefined {
+    const kib = readStatusKiB(this.pid, "VmHWM");
+    return kib === undefined ? undefined : kib * 1024;
+  }
+
+  start(options: { resetPeak: boolean } = { resetPeak: true }): void {
     this.stopTimer();
     this.sampled = 0;
     this.samples = 0;
-    try {
-      writeFileSync(`/proc/${this.pid}/clear_refs`, "5");
-      this.hwmReset = true;
-    } catch {
-      // Older kernels or a foreign process: fall back to sampling alone.
-      this.hwmReset = false;
-    }
+    this.hwmReset = options.resetPeak && this.resetPeak();
     this.sample();
     this.timer = setInterval(() => this.sample(), this.intervalMs);
     this.timer.unref();
@@ -66,8 +80,7 @@ export class RssSampler {
   stop(): RssPeak {
     this.sample();
     this.stopTimer();
-    const hwmKiB = this.hwmReset ? readStatusKiB(this.pid, "VmHWM") : undefined;
-    const hwmBytes = hwmKiB === undefined ? undefined : hwmKiB * 1024;
+    const hwmBytes = this.hwmReset ? this.readPeak() : undefined;
     return {
       hwmBytes,
       sampledBytes: this.sampled,

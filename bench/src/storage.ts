@@ -5,6 +5,8 @@ import { scriptPath, startChild } from "./child-process.ts";
 
 export interface RunningStorage {
   endpoint: BackendEndpoint;
+  /** The storage server's process (undefined for fs, which has none). */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -29,5 +31,5 @@ export async function startStorage(
     readiness: { kind: "ipc" },
     readyTimeoutMs: 60_000,
   });
-  return { endpoint: child.info.endpoint, stop: () => child.stop() };
+  return { endpoint: child.info.endpoint, pid: child.pid, stop: () => child.stop() };
 }

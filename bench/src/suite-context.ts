@@ -1,14 +1,14 @@
 /** What every part of a run shares: its options, how cells are recorded, and small helpers. */
 import { join } from "node:path";
-import type { BenchPlan } from "./plan.ts";
 import { scriptPath, startChild, type Child } from "./child-process.ts";
-import type { RoundPlan } from "./load-loop.ts";
-import type { CellResult, MemoryProbe } from "./results.ts";
-import { MiB } from "./units.ts";
+import type { GroupSpec } from "./groups.ts";
+import type { LoadGeneratorChoice } from "./options.ts";
+import type { BenchPlan } from "./plan.ts";
+import type { CellResult, MemoryProbe, SystemKind } from "./results.ts";
 
 export interface SuiteOptions {
   plan: BenchPlan;
-  /** Scratch space: stored objects, the fs backend's folder, the download reference's files. */
+  /** Scratch space: stored objects, the fs backend's folders, the download reference's files. */
   workDir: string;
   /** Every child's output, one file each. */
   logDir: string;
@@ -16,31 +16,23 @@ export interface SuiteOptions {
   profileDir?: string;
   /** Extra environment for every gateway (tuning experiments). */
   gatewayEnv?: Record<string, string>;
+  /** Another build of apps/gateway to measure. */
+  gatewayDir?: string;
+  /** Which groups run (`--cells`). */
+  selects(group: GroupSpec): boolean;
+  /** Only these systems, when set (`--systems`). */
+  systems?: readonly SystemKind[];
+  loadGenerator: LoadGeneratorChoice;
+  /** Whether wrk is installed. */
+  wrk: boolean;
+  pin: boolean;
   onCell(cell: CellResult): void;
   onProbe(probe: MemoryProbe): void;
   log(message: string): void;
 }
 
-/** Empties the backend's bucket and says what was in it. */
+/** Empties a store and says what was in it. */
 export type Purge = () => Promise<{ objects: number; bytes: number }>;
-
-/** Where results go as they are measured. */
-export type RecordCell = (cell: CellResult) => void;
-
-/** A warm-up round: one small request per slot, untimed. */
-export const warmupPlan = (concurrency: number): RoundPlan => ({
-  concurrency,
-  minRequests: concurrency,
-  maxRequests: concurrency,
-  maxSeconds: 0,
-});
-export const warmupSize = (size: number): number => Math.min(size, MiB);
-
-export function* grid(plan: BenchPlan): Generator<{ size: number; concurrency: number }> {
-  for (const size of plan.sizes) {
-    for (const concurrency of plan.concurrencies) yield { size, concurrency };
-  }
-}
 
 export function logFile(options: SuiteOptions, name: string): string {
   return join(options.logDir, `${name}.log`);

@@ -1,59 +1,77 @@
-import { mkdir, writeFile } from "node:fs/promises";
-import type { BackendEndpoint, BackendName } from "./backend.ts";
-import { skippedCell } from "./cell.ts";
-import { runDownloads } from "./download-cells.ts";
-import { gatewayExists, startGateway, type RunningGateway } from "./gateway.ts";
+import { writeFile } from "node:fs/promises";
+import type { BackendName } from "./backend.ts";
+import { directDownloadContender, httpDownloadContender, uploadContender } from "./contenders.ts";
+import { mesiboForm } from "./gateway.ts";
+import { measureGroup, skippedCell, type Contender } from "./group.ts";
+import { groupName, type GroupSpec } from "./groups.ts";
+import { keepAliveAgent, uploadOnce } from "./http-client.ts";
 import { memoryProbe } from "./memory-probe.ts";
-import { preparePipeFiles, runReferences, type PipeFiles } from "./references.ts";
-import type { CellId, CellResult, MemoryProbe } from "./results.ts";
+import { mixSizes } from "./mix.ts";
+import { roundPlan } from "./plan.ts";
+import type { CellId, CellResult, MemoryProbe, SystemKind } from "./results.ts";
 import { request } from "./rpc.ts";
 import { startStorage } from "./storage.ts";
-import {
-  grid,
-  logFile,
-  startScript,
-  type Purge,
-  type RecordCell,
-  type SuiteOptions,
-} from "./suite-context.ts";
+import { logFile, type SuiteOptions } from "./suite-context.ts";
+import { BackendSystems, CATALOG, EXTRA_REFERENCES } from "./systems.ts";
 import { formatSize } from "./units.ts";
-import { directCell, uploadCell } from "./upload-cells.ts";
 
 export type { SuiteOptions } from "./suite-context.ts";
 
+const RUN_STARTED = performance.now();
+
+interface Recorders {
+  cell(cell: CellResult): void;
+  probe(probe: MemoryProbe): void;
+}
+
+/** Every group of one backend, in the order they run: the memory probe first (a fresh gateway). */
+export function plannedGroups(options: SuiteOptions, backend: BackendName): GroupSpec[] {
+  const { plan } = options;
+  const groups: GroupSpec[] = [{ backend, kind: "memory" }];
+  const grid = plan.sizes.flatMap((size) =>
+    plan.concurrencies.map((concurrency) => ({ size, concurrency })),
+  );
+  for (const cell of grid) groups.push({ backend, kind: "upload", ...cell });
+  groups.push({ backend, kind: "mix", concurrency: plan.mix.concurrency });
+  if (plan.downloads) {
+    for (const cell of grid) {
+      groups.push({ backend, kind: "download", ...cell }, { backend, kind: "range", ...cell });
+    }
+  }
+  return groups.filter((g) => options.selects(g));
+}
+
 /**
- * Runs every comparison the plan asks for: the backend-independent references first, then
- * each backend's gateway, direct SDK and naive baseline side by side, cell by cell.
+ * Runs every group the plan and the filter ask for, backend by backend: each backend's
+ * storage server and systems are started once and stopped when it is done.
  */
 export async function runSuite(
   options: SuiteOptions,
 ): Promise<{ cells: CellResult[]; probes: MemoryProbe[]; problems: string[] }> {
   const cells: CellResult[] = [];
   const probes: MemoryProbe[] = [];
-  const record = (cell: CellResult) => {
-    cells.push(cell);
-    options.onCell(cell);
-  };
-  const recordProbe = (probe: MemoryProbe) => {
-    probes.push(probe);
-    options.onProbe(probe);
-  };
   const problems: string[] = [];
-  await runReferences(options, record);
-  const pipeFiles = options.plan.downloads ? await preparePipeFiles(options) : undefined;
-  try {
-    for (const backend of options.plan.backends) {
-      try {
-        await runBackend(options, backend, record, recordProbe, pipeFiles);
-      } catch (err) {
-        // One backend that cannot start must not cost the figures of the others.
-        const message = `${backend}: ${(err as Error).message}`;
-        problems.push(message);
-        options.log(`  FAILED ${message}`);
-      }
+  const recorders: Recorders = {
+    cell: (cell) => {
+      cells.push(cell);
+      options.onCell(cell);
+    },
+    probe: (probe) => {
+      probes.push(probe);
+      options.onProbe(probe);
+    },
+  };
+  for (const backend of options.plan.backends) {
+    const groups = plannedGroups(options, backend);
+    if (groups.length === 0) continue;
+    try {
+      await runBackend(options, backend, groups, recorders);
+    } catch (err) {
+      // One backend that cannot start must not cost the figures of the others.
+      const message = `${backend}: ${(err as Error).message}`;
+      problems.push(message);
+      options.log(`  FAILED ${message}`);
     }
-  } finally {
-    await pipeFiles?.remove();
   }
   return { cells, probes, problems };
 }
@@ -61,120 +79,177 @@ export async function runSuite(
 async function runBackend(
   options: SuiteOptions,
   backend: BackendName,
-  record: RecordCell,
-  recordProbe: (probe: MemoryProbe) => void,
-  pipeFiles: PipeFiles | undefined,
+  groups: GroupSpec[],
+  record: Recorders,
 ) {
-  const { plan, workDir } = options;
-  options.log(
-    `backend ${backend}: starting its test server, the gateway, the SDK runner and the naive baseline`,
-  );
-  const stoppers: (() => Promise<void>)[] = [];
+  options.log(`backend ${backend}: ${groups.length} group(s)`);
+  const storage = await startStorage(backend, {
+    workDir: options.workDir,
+    logFile: logFile(options, `${backend}-server`),
+  });
+  const systems = new BackendSystems(options, backend, storage);
+  let downloads: Map<number, { url: string; key: string }> | undefined;
   try {
-    const storage = await startStorage(backend, {
-      workDir,
-      logFile: logFile(options, `${backend}-server`),
-    });
-    stoppers.push(() => storage.stop());
-    const env = { BENCH_BACKEND: JSON.stringify(storage.endpoint) };
-
-    const runner = await startScript(options, `${backend}-sdk-runner`, "sdk-runner.ts", env);
-    stoppers.push(() => runner.stop());
-    const purge: Purge = () => request(runner.process, { type: "purge" });
-    await purge();
-
-    const gateway = await startGatewayIfPresent(options, backend, storage.endpoint);
-    if (gateway) {
-      stoppers.push(() => gateway.child.stop());
-      recordProbe(await memoryProbe(backend, gateway, plan.memoryProbeSize, purge));
-    }
-    // The bare busboy server fsyncs nothing: its like-for-like gateway on fs is one
-    // configured the same way. The default (durable) gateway meets the fsynced busboy.
-    const unsynced =
-      backend === "fs"
-        ? await startGatewayIfPresent(options, backend, storage.endpoint, {
-            name: "fs-unsynced",
-            env: { FS_DURABLE: "false" },
-          })
-        : undefined;
-    if (unsynced) stoppers.push(() => unsynced.child.stop());
-
-    const naive = await startScript(options, `${backend}-naive`, "naive-express.ts", env);
-    stoppers.push(() => naive.stop());
-    const naiveUrl = `http://127.0.0.1:${naive.info.port}/upload`;
-
-    for (const { size, concurrency } of grid(plan)) {
-      const id = (system: CellId["system"]): CellId => ({
-        system,
-        backend,
-        operation: "upload",
-        size,
-        concurrency,
-      });
-      record(
-        gateway
-          ? await uploadCell(id("gateway"), plan, gateway.child.pid, gateway.uploadUrl, purge)
-          : skippedCell(id("gateway"), "the gateway is not available"),
-      );
-      if (unsynced) {
-        record(
-          await uploadCell(
-            id("unsyncedGateway"),
-            plan,
-            unsynced.child.pid,
-            unsynced.uploadUrl,
-            purge,
-          ),
+    for (const group of groups) {
+      const elapsed = Math.round((performance.now() - RUN_STARTED) / 1000);
+      options.log(`  ${groupName(group)} (at ${elapsed} s)`);
+      if (group.kind === "memory") {
+        if (!systems.wanted("gateway")) continue;
+        const gateway = await systems.get("gateway");
+        if (!gateway.gateway || !gateway.purge) continue;
+        record.probe(
+          await memoryProbe(backend, gateway.gateway, options.plan.memoryProbeSize, gateway.purge),
         );
+      } else if (group.kind === "upload" || group.kind === "mix") {
+        for (const cell of await uploadGroup(options, systems, group)) record.cell(cell);
+      } else {
+        downloads ??= await storeDownloadObjects(options, systems);
+        for (const cell of await downloadGroup(options, systems, group, downloads)) {
+          record.cell(cell);
+        }
       }
-      record(await directCell(id("direct"), plan, runner, purge));
-      const inMemory = 2 * size * concurrency;
-      record(
-        inMemory > plan.naiveMemoryBudget
-          ? skippedCell(
-              id("naive"),
-              `would hold about ${formatSize(inMemory)} in memory at once on a shared machine`,
-            )
-          : await uploadCell(id("naive"), plan, naive.pid, naiveUrl, purge),
-      );
-    }
-
-    if (pipeFiles && gateway) {
-      const measurePipe = plan.pipeEveryBackend || !pipeFiles.measured;
-      const pipe = measurePipe ? await pipeFiles.start(`${backend}-pipe`) : undefined;
-      if (pipe) stoppers.push(() => pipe.stop());
-      await runDownloads(options, backend, gateway, runner, pipe, record, purge);
     }
   } finally {
-    for (const stop of stoppers.reverse()) await stop().catch(() => {});
+    await systems.stop();
+    await storage.stop();
   }
 }
 
-async function startGatewayIfPresent(
-  options: SuiteOptions,
-  backend: BackendName,
-  endpoint: BackendEndpoint,
-  variant: { name: string; env: Record<string, string> } = { name: backend, env: {} },
-): Promise<RunningGateway | undefined> {
-  if (!(await gatewayExists())) {
-    options.log(
-      "  the compiled gateway (apps/gateway/dist) is missing (npm run bench builds it): its cells are skipped",
-    );
-    return undefined;
+/** Why a system sits out a group, if it does. */
+function reasonToSkip(options: SuiteOptions, id: CellId): string | undefined {
+  const { plan } = options;
+  if (id.operation === "mix") return undefined;
+  const roundBytes = id.size * roundPlan(plan, id.size, id.concurrency).maxRequests;
+  if (id.system === "naive" && 2 * id.size * id.concurrency > plan.naiveMemoryBudget) {
+    return `would hold about ${formatSize(2 * id.size * id.concurrency)} in memory at once on a shared machine`;
   }
-  if (options.profileDir) await mkdir(options.profileDir, { recursive: true });
-  return startGateway(endpoint, {
-    cwd: options.workDir,
-    env: { ...variant.env, ...options.gatewayEnv },
-    logFile: logFile(options, `${variant.name}-gateway`),
-    nodeArgs: options.profileDir
-      ? [
-          "--cpu-prof",
-          `--cpu-prof-dir=${options.profileDir}`,
-          `--cpu-prof-name=gateway-${variant.name}-\${pid}.cpuprofile`,
-        ]
-      : [],
+  if (EXTRA_REFERENCES.includes(id.system) && roundBytes > plan.extraReferenceRoundBytes) {
+    return `an informational reference, left out where a round moves ${formatSize(roundBytes)}`;
+  }
+  return undefined;
+}
+
+/** A start failure in one line: its first line and the error its log ends with. */
+function condense(err: unknown): string {
+  const lines = String((err as Error).message ?? err)
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const cause = lines.slice(1).find((l) => /\w*Error\b/.test(l));
+  return cause ? `${lines[0]} (${cause})` : (lines[0] ?? "failed");
+}
+
+/** Runs a group's contenders side by side; cells come back in the catalog's order. */
+async function runContenders(
+  options: SuiteOptions,
+  systems: BackendSystems,
+  kinds: SystemKind[],
+  idFor: (system: SystemKind) => CellId,
+  build: (system: SystemKind, id: CellId) => Promise<Contender>,
+): Promise<CellResult[]> {
+  const out = new Map<SystemKind, CellResult>();
+  const contenders: Contender[] = [];
+  for (const system of kinds.filter((k) => systems.wanted(k))) {
+    const id = idFor(system);
+    const skip = reasonToSkip(options, id);
+    if (skip) {
+      out.set(system, skippedCell(id, skip));
+      continue;
+    }
+    try {
+      contenders.push(await build(system, id));
+    } catch (err) {
+      out.set(system, { ...skippedCell(id, ""), status: "failed", note: condense(err) });
+    }
+  }
+  const measured = await measureGroup(contenders, {
+    rounds: options.plan.rounds,
+    pin: options.pin,
+    storagePid: systems.storage.pid,
   });
+  for (const cell of measured) out.set(cell.system, cell);
+  return kinds.flatMap((k) => out.get(k) ?? []);
+}
+
+function uploadGroup(
+  options: SuiteOptions,
+  systems: BackendSystems,
+  group: GroupSpec,
+): Promise<CellResult[]> {
+  const mix = group.kind === "mix";
+  const sizes = mix ? mixSizes(options.plan.mix.uploads, options.plan.mix.seed) : undefined;
+  const kinds = CATALOG[mix ? "mix" : "upload"][systems.backend];
+  return runContenders(
+    options,
+    systems,
+    kinds,
+    (system) => ({
+      system,
+      backend: systems.backend,
+      operation: mix ? "mix" : "upload",
+      size: group.size ?? 0,
+      concurrency: group.concurrency ?? 1,
+    }),
+    async (system, id) => uploadContender(options, await systems.get(system), id, sizes),
+  );
+}
+
+/**
+ * The objects the download groups read: one per size stored through the gateway, and on
+ * the cloud backends the same bytes put straight into the bucket for the SDK's GETs.
+ */
+async function storeDownloadObjects(
+  options: SuiteOptions,
+  systems: BackendSystems,
+): Promise<Map<number, { url: string; key: string }>> {
+  const objects = new Map<number, { url: string; key: string }>();
+  const gateway = systems.wanted("gateway") ? await systems.get("gateway") : undefined;
+  const cloud = systems.backend !== "fs" && systems.wanted("direct");
+  const runner = cloud ? (await systems.get("direct")).runner : undefined;
+  const agent = keepAliveAgent();
+  try {
+    for (const size of options.plan.sizes) {
+      const key = `direct/download-${size}.bin`;
+      const url = gateway?.uploadUrl
+        ? (await uploadOnce(agent, gateway.uploadUrl, mesiboForm(size, size), size)).url
+        : "";
+      if (runner) await request(runner.process, { type: "put", key, size });
+      objects.set(size, { url, key });
+    }
+  } finally {
+    agent.destroy();
+  }
+  return objects;
+}
+
+function downloadGroup(
+  options: SuiteOptions,
+  systems: BackendSystems,
+  group: GroupSpec,
+  objects: Map<number, { url: string; key: string }>,
+): Promise<CellResult[]> {
+  const size = group.size ?? 0;
+  const object = objects.get(size);
+  return runContenders(
+    options,
+    systems,
+    CATALOG.download[systems.backend],
+    (system) => ({
+      system,
+      backend: systems.backend,
+      operation: group.kind === "range" ? "range" : "download",
+      size,
+      concurrency: group.concurrency ?? 1,
+    }),
+    async (system, id) => {
+      const running = await systems.get(system);
+      if (system === "direct")
+        return directDownloadContender(options, id, running, object?.key ?? "");
+      const url = system === "pipe" ? running.pipeUrl?.(size) : object?.url;
+      if (!url) throw new Error("no object to read: the gateway did not store one");
+      return httpDownloadContender(options, id, running.pid, url);
+    },
+  );
 }
 
 /** Writes the raw results next to the logs, for later comparison between runs. */

@@ -33,3 +33,21 @@ export function fmt(value: number | undefined, digits = 3): string {
   if (abs >= 10 ** digits) return Math.round(value).toString();
   return Number(value.toPrecision(digits)).toString();
 }
+
+/** The short token a size goes by in cell names and filters: "16k", "1m", "512m", "1g". */
+export function sizeToken(bytes: number): string {
+  if (bytes >= GiB && bytes % GiB === 0) return `${bytes / GiB}g`;
+  if (bytes >= MiB && bytes % MiB === 0) return `${bytes / MiB}m`;
+  if (bytes >= KiB && bytes % KiB === 0) return `${bytes / KiB}k`;
+  return String(bytes);
+}
+
+/** "1190 (1100–1250)": a median with the spread of the rounds it came from. */
+export function fmtSpread(
+  spread: { median: number; min: number; max: number } | undefined,
+  digits = 3,
+): string {
+  if (!spread) return "–";
+  if (spread.min === spread.max) return fmt(spread.median, digits);
+  return `${fmt(spread.median, digits)} (${fmt(spread.min, digits)}–${fmt(spread.max, digits)})`;
+}

@@ -1,75 +1,87 @@
-import express, { type Express } from "express";
+import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import type { Logger } from "pino";
 import type { StorageAdapter } from "@mediagate/core";
 import type { Authenticator } from "./auth/authenticator.ts";
+import type { GatewayConfig } from "./config/load.ts";
 import { downloadRouter } from "./download/route.ts";
-import { healthRouter } from "./health/route.ts";
-import { errorHandler, notFoundHandler } from "./http/errors.ts";
-import { httpLogger } from "./http/logging.ts";
-import type { Lifecycle } from "./server/lifecycle.ts";
-import { uploadRouter } from "./upload/route.ts";
-import { DOWNLOAD_PREFIX } from "./upload/public-url.ts";
 import type { RedirectOptions } from "./download/redirect.ts";
-import { limitByClientAddress, rateLimited } from "./ratelimit/middleware.ts";
+import { healthRouter } from "./health/route.ts";
+import { errorHandler, HttpError, notFoundHandler } from "./http/errors.ts";
+import { cors } from "./http/cors.ts";
+import { httpLogger } from "./http/logging.ts";
 import type { RateLimits } from "./ratelimit/limits.ts";
+import { limitByClientAddress } from "./ratelimit/middleware.ts";
+import type { Lifecycle } from "./server/lifecycle.ts";
+import { DOWNLOAD_PREFIX } from "./upload/public-url.ts";
+import { enforceBodyRate, limitConcurrentUploads } from "./upload/pace.ts";
+import { uploadRouter } from "./upload/route.ts";
+import type { Spool } from "./upload/spool.ts";
+import type { StoreStep } from "./upload/store.ts";
 
-export interface AppOptions {
+/** What the app serves with: the configuration, and the parts built from it at start. */
+export interface AppParts {
+  config: GatewayConfig;
   storage: StorageAdapter;
-  spool: StorageAdapter;
+  store: StoreStep;
+  spool: Spool;
   authenticator: Authenticator;
   lifecycle: Lifecycle;
   logger: Logger;
-  publicBaseUrl: string | undefined;
-  trustProxy: boolean | number;
-  maxFileSize: number;
-  allowedTypes: readonly string[] | undefined;
-  idleTimeoutMs: number;
+  rateLimits: RateLimits;
   /** DOWNLOAD_MODE=redirect: downloads answer 302 to signed URLs. */
-  redirect?: RedirectOptions | undefined;
-  /** DOWNLOAD_MODE=direct: upload answers name the public object URL. */
-  publicObjectBaseUrl?: string | undefined;
-  rateLimits?: RateLimits | undefined;
-  storageTimeoutMs: number;
+  redirect: RedirectOptions | undefined;
+}
+
+/** HTTP/1.1 requires a Host header (RFC 9112 §3.2); refused here in the JSON shape. */
+function requireHost(req: Request, res: Response, next: NextFunction): void {
+  if (req.headers.host !== undefined || req.httpVersionMajor < 1 || req.httpVersion === "1.0") {
+    return next();
+  }
+  res.set("Connection", "close");
+  next(new HttpError("BAD_REQUEST", "The Host header is missing."));
 }
 
 /** The Express app: health, uploads, downloads, and JSON for everything else. */
-export function createApp(options: AppOptions): Express {
-  const { lifecycle } = options;
+export function createApp(parts: AppParts): Express {
+  const { config, lifecycle, rateLimits } = parts;
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
-  app.set("trust proxy", options.trustProxy);
-  app.use(httpLogger(options.logger));
+  app.set("trust proxy", config.server.trustProxy);
+  app.use(httpLogger(parts.logger));
+  app.use(requireHost);
+  // Before every route, so refusals carry the headers a page needs to read them.
+  app.use(cors(config.browsers.cors));
   app.use((_req, res, next) => {
     // Also closes the connection after this response when the server is draining.
     lifecycle.track(res);
     next();
   });
-  app.use(healthRouter({ storage: options.storage, lifecycle }));
-  const limits = options.rateLimits;
+  app.use(healthRouter({ storage: parts.storage, lifecycle }));
   app.post(
     ["/", "/upload"],
-    limitByClientAddress(limits?.uploadsPerIp, "uploads from this address"),
+    limitByClientAddress(rateLimits.uploadsPerIp, "uploads from this address"),
+    limitConcurrentUploads(config.limits.maxUploadsPerAddress),
+    enforceBodyRate(config.limits),
   );
   // app.get also covers HEAD.
   app.get(
     `${DOWNLOAD_PREFIX}*key`,
-    limitByClientAddress(limits?.downloadsPerIp, "downloads from this address"),
+    limitByClientAddress(rateLimits.downloadsPerIp, "downloads from this address"),
   );
-  const perUid = limits?.uploadsPerUid;
   app.use(
     uploadRouter({
-      ...options,
-      admit: perUid
-        ? async ({ uid }) => {
-            const admission = await perUid.consume(uid);
-            return admission.allowed ? undefined : rateLimited(admission, "uploads for this uid");
-          }
-        : undefined,
+      config: config.upload,
+      download: config.download,
+      store: parts.store,
+      spool: parts.spool,
+      authenticator: parts.authenticator,
+      lifecycle,
+      fieldsTimeoutMs: config.limits.fieldsTimeoutMs,
     }),
   );
-  app.use(downloadRouter({ storage: options.storage, redirect: options.redirect }));
+  app.use(downloadRouter({ storage: parts.storage, redirect: parts.redirect }));
   app.use(notFoundHandler);
-  app.use(errorHandler(options.logger));
+  app.use(errorHandler());
   return app;
 }

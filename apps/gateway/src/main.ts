@@ -42,7 +42,7 @@ const { startGateway } = await import("./gateway.ts");
 const { pino } = await import("pino");
 // pino's own stdout stream, held here so the exit can wait for it (see exitOnceLogged).
 const logOutput = pino.destination({ dest: 1, sync: false });
-const logger = createLogger(config.logLevel, logOutput);
+const logger = createLogger(config.server.logLevel, logOutput);
 // A promise nobody awaited is a bug to log, not a reason to drop every upload in flight.
 process.on("unhandledRejection", (err: unknown) => logger.error({ err }, "unhandled rejection"));
 /**
@@ -62,9 +62,9 @@ function exitOnceLogged(code: number): void {
 }
 
 let generatedToken: string | undefined;
-if (config.authMode === "tokens" && config.authTokens.length === 0) {
+if (config.auth.mode === "tokens" && config.auth.tokens.length === 0) {
   generatedToken = generateToken();
-  config.authTokens = [generatedToken];
+  config.auth.tokens = [generatedToken];
 }
 
 try {
@@ -89,18 +89,18 @@ try {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
-  const publicUrl = config.publicBaseUrl ?? gateway.url.replace("0.0.0.0", "localhost");
+  const publicUrl = config.download.publicBaseUrl ?? gateway.url.replace("0.0.0.0", "localhost");
   // Before the "listening" line, which tools (and tests) wait for.
   if (generatedToken) printGeneratedToken(generatedToken, publicUrl);
   logger.info(
     {
       url: gateway.url,
-      publicBaseUrl: config.publicBaseUrl ?? "(from each request's Host header)",
-      storage: config.provider.name,
-      maxFileSize: formatSize(config.maxFileSize),
-      downloadMode: config.downloadMode,
-      authMode: config.authMode,
-      tokens: config.authMode === "tokens" ? config.authTokens.length : undefined,
+      publicBaseUrl: config.download.publicBaseUrl ?? "(from each request's Host header)",
+      storage: config.storage.provider.name,
+      maxFileSize: formatSize(config.upload.maxFileSize),
+      downloadMode: config.download.mode,
+      authMode: config.auth.mode,
+      tokens: config.auth.mode === "tokens" ? config.auth.tokens.length : undefined,
     },
     "mediagate is listening",
   );

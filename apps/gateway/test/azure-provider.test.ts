@@ -20,7 +20,7 @@ const load = (env: Record<string, string>) =>
 async function adapterFor(env: Record<string, string>): Promise<AzureBlobAdapter> {
   const config = load(env);
   // createBucket false: nothing is contacted, only built.
-  return (await config.provider.create(config.providerEnv, {
+  return (await config.storage.provider.create(config.storage.env, {
     createBucket: false,
   })) as AzureBlobAdapter;
 }

@@ -2,9 +2,7 @@
  * The CLI as an operator meets it: src/main.ts started as a process with a given environment.
  */
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, utimes, writeFile } from "node:fs/promises";
-import { Readable } from "node:stream";
-import { FsAdapter } from "@mediagate/fs";
+import { mkdir, mkdtemp, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -118,13 +116,15 @@ describe("start-up", () => {
     }
   });
 
-  it("removes spooled parts a day old, left by a process that died, and keeps fresh ones", async () => {
+  it("removes spooled parts older than LEFTOVER_AGE, left by a process that died, and keeps fresh ones", async () => {
     const spoolDir = join(dir, "spool");
-    const spool = new FsAdapter({ root: spoolDir, createRoot: true });
-    await spool.write("spool/old", Readable.from([Buffer.from("old")]));
-    await spool.write("spool/fresh", Readable.from([Buffer.from("fresh")]));
+    await mkdir(spoolDir, { recursive: true });
+    const old = join(spoolDir, `spool-${"0".repeat(32)}`);
+    const fresh = join(spoolDir, `spool-${"1".repeat(32)}`);
+    await writeFile(old, "old");
+    await writeFile(fresh, "fresh");
     const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
-    await utimes(join(spoolDir, "spool", "old"), twoDaysAgo, twoDaysAgo);
+    await utimes(old, twoDaysAgo, twoDaysAgo);
     const gateway = await startGatewayProcess({
       FS_ROOT: dir,
       AUTH_TOKENS: "cli-test-token-0123456789",
@@ -132,10 +132,10 @@ describe("start-up", () => {
     });
     try {
       await expect
-        .poll(() => gateway.logs().find((l) => l.msg === "removed stale spooled parts")?.removed)
+        .poll(() => gateway.logs().find((l) => l.msg === "removed stale spooled parts")?.files)
         .toBe(1);
-      expect(existsSync(join(spoolDir, "spool", "old"))).toBe(false);
-      expect(existsSync(join(spoolDir, "spool", "fresh"))).toBe(true);
+      expect(existsSync(old)).toBe(false);
+      expect(existsSync(fresh)).toBe(true);
     } finally {
       await gateway.stop();
     }

@@ -160,10 +160,10 @@ describe("docker-compose.yml", () => {
         Object.entries(environmentOf(service)).map(([k, v]) => [k, interpolate(v, OPERATOR_ENV)]),
       );
       const config = loadConfig({ ...env, NODE_ENV: "production" }, "/srv");
-      expect(config.authTokens).toEqual([OPERATOR_ENV.AUTH_TOKENS]);
-      expect(config.provider.name).toBe(env.STORAGE_PROVIDER ?? "fs");
+      expect(config.auth.tokens).toEqual([OPERATOR_ENV.AUTH_TOKENS]);
+      expect(config.storage.provider.name).toBe(env.STORAGE_PROVIDER ?? "fs");
       expect(
-        config.publicBaseUrl,
+        config.download.publicBaseUrl,
         "set PUBLIC_BASE_URL: compose services sit behind port mappings",
       ).toBeDefined();
     });

@@ -19,21 +19,22 @@ function problem(env: Record<string, string | undefined>): string {
 
 describe("DOWNLOAD_MODE and its variables", () => {
   it("defaults to proxy with 5-minute redirect URLs", () => {
-    expect(load({})).toMatchObject({
-      downloadMode: "proxy",
-      redirectUrlTtlSeconds: 300,
+    expect(load({}).download).toMatchObject({
+      mode: "proxy",
+      redirectTtlSeconds: 300,
       publicObjectBaseUrl: undefined,
     });
   });
 
   it("reads redirect with its TTL, and direct with its public base URL", () => {
-    expect(load({ DOWNLOAD_MODE: "Redirect", REDIRECT_URL_TTL: "90s" })).toMatchObject({
-      downloadMode: "redirect",
-      redirectUrlTtlSeconds: 90,
+    expect(load({ DOWNLOAD_MODE: "Redirect", REDIRECT_URL_TTL: "90s" }).download).toMatchObject({
+      mode: "redirect",
+      redirectTtlSeconds: 90,
     });
     expect(
-      load({ DOWNLOAD_MODE: "direct", PUBLIC_OBJECT_BASE_URL: "https://cdn.example.com/m/" }),
-    ).toMatchObject({ downloadMode: "direct", publicObjectBaseUrl: "https://cdn.example.com/m" });
+      load({ DOWNLOAD_MODE: "direct", PUBLIC_OBJECT_BASE_URL: "https://cdn.example.com/m/" })
+        .download,
+    ).toMatchObject({ mode: "direct", publicObjectBaseUrl: "https://cdn.example.com/m" });
   });
 
   it.each([
@@ -58,9 +59,41 @@ describe("DOWNLOAD_MODE and its variables", () => {
   });
 });
 
+describe("abuse limits", () => {
+  it("cap connections and uploads per address, and the body rate, by default", () => {
+    expect(load({}).limits).toMatchObject({
+      connectionsPerAddress: 256,
+      maxUploadsPerAddress: 256,
+      minBytesPerSecond: 512,
+      rateWindowMs: 60_000,
+      fieldsTimeoutMs: 30_000,
+    });
+  });
+
+  it("leave the connection cap to the proxy behind TRUST_PROXY, and turn off with 0", () => {
+    expect(load({ TRUST_PROXY: "1" }).limits.connectionsPerAddress).toBeUndefined();
+    expect(load({ MAX_CONNECTIONS_PER_IP: "0" }).limits.connectionsPerAddress).toBeUndefined();
+    expect(load({ MAX_UPLOADS_PER_IP: "0", MIN_UPLOAD_RATE: "0" }).limits).toMatchObject({
+      maxUploadsPerAddress: 0,
+      minBytesPerSecond: 0,
+    });
+  });
+
+  it.each([
+    ["MAX_CONNECTIONS_PER_IP", "-1"],
+    ["MAX_UPLOADS_PER_IP", "many"],
+    ["MIN_UPLOAD_RATE", "1.5"],
+    ["FIELDS_TIMEOUT", "soon"],
+  ])("refuses %s=%s in one line", (name, value) => {
+    expect(problem({ [name]: value })).toMatch(
+      new RegExp(`^Invalid configuration: ${name} must be`),
+    );
+  });
+});
+
 describe("rate limits", () => {
   it("are off by default and read per-minute counts and a Redis URL", () => {
-    expect(load({}).rateLimits).toEqual({
+    expect(load({}).limits).toMatchObject({
       uploadsPerUid: undefined,
       uploadsPerIp: undefined,
       downloadsPerIp: undefined,
@@ -72,8 +105,8 @@ describe("rate limits", () => {
         RATE_LIMIT_IP_PER_MINUTE: "120",
         RATE_LIMIT_DOWNLOADS_PER_MINUTE: "600",
         REDIS_URL: "redis://:secret@redis:6379/2",
-      }).rateLimits,
-    ).toEqual({
+      }).limits,
+    ).toMatchObject({
       uploadsPerUid: 30,
       uploadsPerIp: 120,
       downloadsPerIp: 600,

@@ -51,24 +51,32 @@ describe("sizes and durations", () => {
 describe("loadConfig", () => {
   it("applies the documented defaults", () => {
     const config = load({});
-    expect(config.provider.name).toBe("fs");
-    expect(config.providerEnv).toEqual({ FS_ROOT: "/srv/mediagate/data" });
-    expect(config.createBucket).toBe(true);
-    expect(config.port).toBe(8080);
-    expect(config.host).toBe("0.0.0.0");
-    expect(config.maxFileSize).toBe(100 * 1024 * 1024);
-    expect(config.publicBaseUrl).toBeUndefined();
-    expect(config.logLevel).toBe("info");
-    expect(config.headersTimeoutMs).toBe(30_000);
-    expect(config.idleTimeoutMs).toBe(60_000);
-    expect(config.shutdownTimeoutMs).toBe(30_000);
-    expect(config.allowedTypes).toBeUndefined();
-    expect(config.spoolMaxBytes).toBe(1024 ** 3);
+    expect(config.storage.provider.name).toBe("fs");
+    expect(config.storage.env).toEqual({ FS_ROOT: "/srv/mediagate/data" });
+    expect(config.storage.createBucket).toBe(true);
+    expect(config.server).toEqual({
+      port: 8080,
+      host: "0.0.0.0",
+      logLevel: "info",
+      production: false,
+      trustProxy: false,
+      headersTimeoutMs: 30_000,
+      idleTimeoutMs: 60_000,
+      shutdownTimeoutMs: 30_000,
+    });
+    expect(config.upload).toEqual({
+      maxFileSize: 100 * 1024 * 1024,
+      allowedTypes: undefined,
+      storageTimeoutMs: 60_000,
+      spool: { dir: undefined, maxBytes: 1024 ** 3 },
+      leftoverAgeMs: 15 * 60_000,
+    });
+    expect(config.download.publicBaseUrl).toBeUndefined();
   });
 
   it("never lets the default spool budget be smaller than one file", () => {
-    expect(load({ MAX_FILE_SIZE: "2gb" }).spoolMaxBytes).toBe(2 * 1024 ** 3);
-    expect(load({ MAX_FILE_SIZE: "2gb", SPOOL_MAX_BYTES: "3gb" }).spoolMaxBytes).toBe(
+    expect(load({ MAX_FILE_SIZE: "2gb" }).upload.spool.maxBytes).toBe(2 * 1024 ** 3);
+    expect(load({ MAX_FILE_SIZE: "2gb", SPOOL_MAX_BYTES: "3gb" }).upload.spool.maxBytes).toBe(
       3 * 1024 ** 3,
     );
   });
@@ -92,26 +100,28 @@ describe("loadConfig", () => {
       SPOOL_MAX_BYTES: "512mb",
     });
     expect(config).toMatchObject({
-      authTokens: [TOKEN, "second-token-abcdefghijkl"],
-      providerEnv: { FS_ROOT: "/var/media" },
-      createBucket: false,
-      publicBaseUrl: "https://media.example.com/gw",
-      trustProxy: 1,
-      maxFileSize: 25 * 1024 * 1024,
-      allowedTypes: ["image/*", "video/mp4"],
-      port: 9000,
-      host: "127.0.0.1",
-      logLevel: "debug",
-      headersTimeoutMs: 10_000,
-      idleTimeoutMs: 120_000,
-      shutdownTimeoutMs: 5_000,
-      spoolDir: "/srv/mediagate/spool",
-      spoolMaxBytes: 512 * 1024 * 1024,
+      auth: { tokens: [TOKEN, "second-token-abcdefghijkl"] },
+      storage: { env: { FS_ROOT: "/var/media" }, createBucket: false },
+      download: { publicBaseUrl: "https://media.example.com/gw" },
+      server: {
+        trustProxy: 1,
+        port: 9000,
+        host: "127.0.0.1",
+        logLevel: "debug",
+        headersTimeoutMs: 10_000,
+        idleTimeoutMs: 120_000,
+        shutdownTimeoutMs: 5_000,
+      },
+      upload: {
+        maxFileSize: 25 * 1024 * 1024,
+        allowedTypes: ["image/*", "video/mp4"],
+        spool: { dir: "/srv/mediagate/spool", maxBytes: 512 * 1024 * 1024 },
+      },
     });
   });
 
   it("treats empty variables as unset", () => {
-    expect(load({ MAX_FILE_SIZE: "", PORT: " ", PUBLIC_BASE_URL: "" }).port).toBe(8080);
+    expect(load({ MAX_FILE_SIZE: "", PORT: " ", PUBLIC_BASE_URL: "" }).server.port).toBe(8080);
   });
 
   it.each([
@@ -119,8 +129,8 @@ describe("loadConfig", () => {
       { MAX_FILE_SIZE: "lots" },
       /^Invalid configuration: MAX_FILE_SIZE must be a size in bytes or like 25mb$/,
     ],
-    [{ PORT: "80a" }, /^Invalid configuration: PORT must be a port number/],
-    [{ PORT: "70000" }, /PORT must be a port number/],
+    [{ PORT: "80a" }, /^Invalid configuration: PORT must be a whole number from 0 to 65535/],
+    [{ PORT: "70000" }, /PORT must be a whole number from 0 to 65535/],
     [{ STORAGE_PROVIDER: "dropbox" }, /^Invalid configuration: STORAGE_PROVIDER must be one of fs/],
     [{ PUBLIC_BASE_URL: "media.example.com" }, /PUBLIC_BASE_URL must be an absolute URL/],
     [{ PUBLIC_BASE_URL: "ftp://media.example.com" }, /PUBLIC_BASE_URL must be an http\(s\) URL/],
@@ -165,6 +175,6 @@ describe("loadConfig", () => {
   });
 
   it("starts without tokens outside production (main.ts then generates one)", () => {
-    expect(load({ AUTH_TOKENS: undefined }).authTokens).toEqual([]);
+    expect(load({ AUTH_TOKENS: undefined }).auth.tokens).toEqual([]);
   });
 });

@@ -23,7 +23,7 @@ import {
 import { postForm, send } from "./support/http.ts";
 
 const CDN = "https://cdn.example.test/media";
-const KEY = /^\d{4}\/\d{2}\/\d{2}\/[0-9a-f]{40}(\.[a-z0-9]+)?$/;
+const KEY = /^[0-9a-f]{2}\/\d{4}\/\d{2}\/\d{2}\/[0-9a-f]{40}(\.[a-z0-9]+)?$/;
 
 for (const fixture of backends) {
   describe(`download modes and rate limits on ${fixture.name}`, () => {

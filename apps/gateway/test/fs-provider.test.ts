@@ -11,8 +11,8 @@ const BASE = { AUTH_TOKENS: "provider-test-token-0123456789" };
 
 describe("STORAGE_PROVIDER=fs configuration", () => {
   it("reads FS_DURABLE, durable unless turned off", () => {
-    expect(loadConfig(BASE, "/srv").providerEnv).toEqual({ FS_ROOT: "/srv/data" });
-    expect(loadConfig({ ...BASE, FS_DURABLE: "false" }, "/srv").providerEnv).toEqual({
+    expect(loadConfig(BASE, "/srv").storage.env).toEqual({ FS_ROOT: "/srv/data" });
+    expect(loadConfig({ ...BASE, FS_DURABLE: "false" }, "/srv").storage.env).toEqual({
       FS_ROOT: "/srv/data",
       FS_DURABLE: false,
     });

@@ -48,8 +48,8 @@ describe("STORAGE_PROVIDER=gcs configuration", () => {
         },
         "/srv",
       );
-      expect(config.provider.name).toBe("gcs");
-      expect(config.providerEnv).toMatchObject({
+      expect(config.storage.provider.name).toBe("gcs");
+      expect(config.storage.env).toMatchObject({
         GCS_BUCKET: "media-bucket",
         GCS_CREDENTIALS: key,
         GCS_CHUNK_SIZE: 16 * 1024 * 1024,
@@ -60,7 +60,7 @@ describe("STORAGE_PROVIDER=gcs configuration", () => {
 
   it("resolves a relative GCS_KEY_FILE against where the gateway was started", () => {
     const config = loadConfig({ ...BASE, GCS_KEY_FILE: "keys/sa.json" }, "/srv");
-    expect(config.providerEnv).toMatchObject({ GCS_KEY_FILE: "/srv/keys/sa.json" });
+    expect(config.storage.env).toMatchObject({ GCS_KEY_FILE: "/srv/keys/sa.json" });
   });
 
   it("names the variable in every refusal, and never echoes credentials", () => {

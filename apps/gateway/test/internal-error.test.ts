@@ -20,11 +20,10 @@ import type {
 } from "@mediagate/core";
 import { FsAdapter } from "@mediagate/fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../src/app.ts";
-import { sharedTokenAuthenticator } from "../src/auth/authenticator.ts";
+import { loadConfig } from "../src/config/load.ts";
+import { startGateway } from "../src/gateway.ts";
 import { createLogger } from "../src/http/logging.ts";
-import { Lifecycle } from "../src/server/lifecycle.ts";
-import { startServer, type RunningServer } from "../src/server/http-server.ts";
+import type { RunningServer } from "../src/server/http-server.ts";
 import { TOKEN } from "./support/backend-session.ts";
 import { expectRefusal } from "./support/forms.ts";
 import { send } from "./support/http.ts";
@@ -67,32 +66,13 @@ describe("an unclassified error", () => {
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), "mediagate-internal-"));
     const logger = createLogger("info", logSink);
-    const lifecycle = new Lifecycle();
-    const app = createApp({
-      storage: new BuggyReads(new FsAdapter({ root: join(root, "store"), createRoot: true })),
-      spool: new FsAdapter({ root: join(root, "spool"), createRoot: true }),
-      authenticator: sharedTokenAuthenticator([TOKEN]),
-      lifecycle,
-      logger,
-      publicBaseUrl: undefined,
-      trustProxy: false,
-      maxFileSize: 1024 * 1024,
-      allowedTypes: undefined,
-      idleTimeoutMs: 10_000,
-      storageTimeoutMs: 10_000,
-    });
-    server = await startServer(
-      app,
-      lifecycle,
-      {
-        port: 0,
-        host: "127.0.0.1",
-        headersTimeoutMs: 10_000,
-        idleTimeoutMs: 10_000,
-        shutdownTimeoutMs: 1000,
-      },
-      logger,
+    const config = loadConfig(
+      { AUTH_TOKENS: TOKEN, SPOOL_DIR: join(root, "spool"), HOST: "127.0.0.1", PORT: "0" },
+      root,
     );
+    server = await startGateway(config, logger, {
+      storage: new BuggyReads(new FsAdapter({ root: join(root, "store"), createRoot: true })),
+    });
   });
 
   afterAll(async () => {
@@ -119,7 +99,10 @@ describe("an unclassified error", () => {
   });
 
   it("logs it at error level with the cause, for the operator", () => {
-    const logged = lines.find((l) => l.code === "INTERNAL" && l.level === 50);
+    // One line for the request: its refusal, at error level, with the cause.
+    const logged = lines.find(
+      (l) => (l.refusal as { code?: string } | undefined)?.code === "INTERNAL" && l.level === 50,
+    );
     expect(logged).toBeDefined();
     expect(JSON.stringify(logged)).toContain(BUG);
   });

@@ -39,8 +39,8 @@ describe("STORAGE_PROVIDER=s3 configuration", () => {
       },
       "/srv",
     );
-    expect(config.provider.name).toBe("s3");
-    expect(config.providerEnv).toMatchObject({
+    expect(config.storage.provider.name).toBe("s3");
+    expect(config.storage.env).toMatchObject({
       S3_BUCKET: "media-bucket",
       S3_FORCE_PATH_STYLE: true,
       S3_PART_SIZE: 16 * 1024 * 1024,
@@ -49,13 +49,13 @@ describe("STORAGE_PROVIDER=s3 configuration", () => {
   });
 
   it("needs only the bucket and, on AWS, a region (credentials from the AWS chain)", () => {
-    expect(loadConfig(BASE, "/srv").provider.name).toBe("s3");
+    expect(loadConfig(BASE, "/srv").storage.provider.name).toBe("s3");
     expect(
-      loadConfig({ ...BASE, S3_REGION: "", AWS_REGION: "eu-west-1" }, "/srv").provider.name,
+      loadConfig({ ...BASE, S3_REGION: "", AWS_REGION: "eu-west-1" }, "/srv").storage.provider.name,
     ).toBe("s3");
     expect(
-      loadConfig({ ...BASE, S3_REGION: "", S3_ENDPOINT: "http://minio:9000" }, "/srv").provider
-        .name,
+      loadConfig({ ...BASE, S3_REGION: "", S3_ENDPOINT: "http://minio:9000" }, "/srv").storage
+        .provider.name,
     ).toBe("s3");
     expect(configError({ S3_REGION: "" })).toMatch(/S3_REGION is required for AWS/);
   });

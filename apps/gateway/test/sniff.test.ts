@@ -31,7 +31,9 @@ describe("decideContentType", () => {
       "text/plain; charset=utf-8",
     ],
   ])("%s", async (_name, head, declared, policy, expected) => {
-    expect(await decideContentType(head, declared, policy)).toBe(expected);
+    expect(await decideContentType(head, declared, policy)).toMatchObject({
+      contentType: expected,
+    });
   });
 
   it.each([

@@ -8,7 +8,7 @@ import { once } from "node:events";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { createLogger, httpLogger, logStoredUpload } from "../src/http/logging.ts";
+import { createLogger, httpLogger, noteUpload } from "../src/http/logging.ts";
 import { logLines } from "./support/log-lines.ts";
 
 const upload = { key: "2026/12/01/" + "a".repeat(40), size: 3, sha256: "0".repeat(64) } as const;
@@ -20,7 +20,7 @@ async function serve(answer: boolean) {
   const stored = new Promise<void>((resolve) => (markStored = resolve));
   const server = createServer((req, res) => {
     log(req, res);
-    logStoredUpload(res, { ...upload, via: "storage" });
+    noteUpload(res, { ...upload, via: "storage" });
     markStored();
     if (answer) res.end('{"result":true}');
   });

@@ -47,7 +47,8 @@ export function azureSdk(endpoint: AzureEndpoint): BackendSdk {
       await forEachLimit(container.listBlobsFlat(), 16, async (blob) => {
         objects++;
         bytes += blob.properties.contentLength ?? 0;
-        await container.deleteBlob(blob.name);
+        // A server may be removing the blob of an upload its client cut short.
+        await container.getBlobClient(blob.name).deleteIfExists();
       });
       return { objects, bytes };
     },

@@ -15,8 +15,9 @@ import { SDK_TUNING } from "./tuning.ts";
 
 type S3Endpoint = Extract<BackendEndpoint, { provider: "s3" }>;
 
-export function s3Sdk(endpoint: S3Endpoint): BackendSdk {
-  const client = new S3Client({
+/** A client for s3rver (or MinIO, R2): path style, checksums only where required. */
+export function s3Client(endpoint: S3Endpoint): S3Client {
+  return new S3Client({
     endpoint: endpoint.endpoint,
     region: endpoint.region,
     forcePathStyle: true,
@@ -25,6 +26,10 @@ export function s3Sdk(endpoint: S3Endpoint): BackendSdk {
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
   });
+}
+
+export function s3Sdk(endpoint: S3Endpoint): BackendSdk {
+  const client = s3Client(endpoint);
   const Bucket = endpoint.bucket;
   return {
     async download(key: string, range?: ByteSpan): Promise<number> {

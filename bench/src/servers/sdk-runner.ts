@@ -11,7 +11,8 @@ import { backendSdk } from "../sdk/index.ts";
 import type { ByteSpan } from "../sdk/types.ts";
 
 export type RunnerRequest =
-  | { type: "upload"; id: number; size: number; plan: RoundPlan }
+  /** A round of uploads of `size` bytes, or of `sizes` in turn (the chat mix). */
+  | { type: "upload"; id: number; size: number; sizes?: number[]; plan: RoundPlan }
   /** Stores one object of `size` payload bytes under `key`, for the download cells. */
   | { type: "put"; id: number; key: string; size: number }
   | {
@@ -30,9 +31,11 @@ await sdk.ensureBucket();
 function handle(message: RunnerRequest): Promise<unknown> {
   switch (message.type) {
     case "upload":
-      return runRound(message.plan, async () => {
-        await sdk.upload(`direct/${randomUUID()}`, payloadStream(message.size), message.size);
-        return message.size;
+      return runRound(message.plan, async (index) => {
+        const { sizes } = message;
+        const size = sizes ? (sizes[index % sizes.length] ?? 0) : message.size;
+        await sdk.upload(`direct/${randomUUID()}`, payloadStream(size), size);
+        return size;
       });
     case "put":
       return sdk.upload(message.key, payloadStream(message.size), message.size);

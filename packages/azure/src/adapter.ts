@@ -9,11 +9,15 @@ import {
   type ListEntry,
   type NormalizedWriteOptions,
   type ObjectInfo,
+  type AbandonedUploadsCapable,
   type ReadResult,
+  type RemoveAbandonedUploadsOptions,
+  type RemoveAbandonedUploadsResult,
   type SignedUrlOptions,
   type StorageErrorCode,
 } from "@mediagate/core";
-import { uploadBlockBlob } from "./block-upload.ts";
+import { discardAbandonedBlocks } from "./abandoned-blocks.ts";
+import { DEFAULT_ABORT_GRACE_MS, uploadBlockBlob } from "./block-upload.ts";
 import {
   resolveConnection,
   type AzureBlobConnection,
@@ -47,6 +51,12 @@ export interface AzureBlobTuning {
   bufferSize?: number;
   /** Blocks uploaded in parallel per write (default 4). */
   concurrency?: number;
+  /**
+   * After an abort or failure, milliseconds a request already on the wire (a block, the
+   * Put Blob or Put Block List that makes the blob) may still answer, so that what it left
+   * is removed after it (default 15 s).
+   */
+  abortGraceMs?: number;
 }
 
 export type AzureBlobAdapterOptions = AzureBlobConnection & AzureBlobTuning;
@@ -56,7 +66,7 @@ export type AzureBlobAdapterOptions = AzureBlobConnection & AzureBlobTuning;
  * Authenticates with a connection string, an account key, a SAS token, Entra ID (any
  * TokenCredential; DefaultAzureCredential by default), or a ContainerClient you built.
  */
-export class AzureBlobAdapter extends BaseAdapter {
+export class AzureBlobAdapter extends BaseAdapter implements AbandonedUploadsCapable {
   readonly name = "azure";
   readonly containerClient: ContainerClient;
   /** How this adapter authenticates. */
@@ -68,6 +78,7 @@ export class AzureBlobAdapter extends BaseAdapter {
   readonly signedUrl: ((key: string, options: SignedUrlOptions) => Promise<string>) | undefined;
   readonly #bufferSize: number;
   readonly #concurrency: number;
+  readonly #abortGraceMs: number;
 
   constructor(options: AzureBlobAdapterOptions) {
     // The base checks that every key still fits Azure's 1024 characters once prefixed.
@@ -84,6 +95,12 @@ export class AzureBlobAdapter extends BaseAdapter {
       1,
       64,
     );
+    this.#abortGraceMs = checkedInteger(
+      "abortGraceMs",
+      options.abortGraceMs ?? DEFAULT_ABORT_GRACE_MS,
+      0,
+      600_000,
+    );
     const connection = resolveConnection(options);
     this.containerClient = connection.containerClient;
     this.credentialKind = connection.kind;
@@ -98,6 +115,25 @@ export class AzureBlobAdapter extends BaseAdapter {
     await this.guard("createContainer", undefined, async () => {
       await this.containerClient.createIfNotExists({ abortSignal: options.signal });
     });
+  }
+
+  /**
+   * Removes the blobs under this adapter's prefix that exist only as uncommitted blocks
+   * staged more than `olderThanMs` ago: what writes of processes killed mid-upload left.
+   * (Azure would drop them a week after they were staged.)
+   */
+  async removeAbandonedUploads(
+    options: RemoveAbandonedUploadsOptions,
+  ): Promise<RemoveAbandonedUploadsResult> {
+    const before = this.abandonedBefore(options);
+    return this.guard("removeAbandonedUploads", undefined, async () => ({
+      removed: await discardAbandonedBlocks({
+        container: this.containerClient,
+        prefix: this.keyPrefix,
+        before,
+        signal: options.signal,
+      }),
+    }));
   }
 
   protected override classifyError(err: unknown): StorageErrorCode | undefined {
@@ -119,6 +155,7 @@ export class AzureBlobAdapter extends BaseAdapter {
       metadata: () => encodeMetadata(resolveFinalMetadata(options, key)),
       contentLength: options.contentLength,
       signal: options.signal,
+      abortGraceMs: this.#abortGraceMs,
     });
     return objectInfo(
       key,

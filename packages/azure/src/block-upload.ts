@@ -84,6 +84,7 @@ async function upload(
     options.signal,
     requestSignal,
   );
+  let committed = false;
   try {
     let block: Block | undefined = first;
     while (block) {
@@ -103,10 +104,12 @@ async function upload(
       metadata,
       abortSignal: requestSignal,
     });
+    committed = true;
     return await unlessAborted(blob, options.signal, uploaded(reader.bytesRead, response));
   } catch (err) {
     await stager.settle();
-    if (stager.firstId) await discardStagedBlocks(blob, stager.firstId);
+    // Once committed, no block is left staged (the blob itself is undone above).
+    if (stager.firstId && !committed) await discardStagedBlocks(blob, stager.firstId);
     throw err;
   }
 }

@@ -24,6 +24,9 @@ export class BlockProxy {
   acknowledgedBytes = 0;
   /** Requests the client gave up on (aborted) before Azurite answered. */
   abandoned = 0;
+  /** Every request seen, as `PUT blob`, `PUT block`, `PUT blocklist`, `DELETE blob`… */
+  readonly log: string[] = [];
+  #answerHolds: { kind: string; until: Promise<unknown> }[] = [];
 
   private constructor(target: URL) {
     this.#target = target;
@@ -57,6 +60,14 @@ export class BlockProxy {
     for (const resume of waiting) resume();
   }
 
+  /**
+   * Let the next request of `kind` (see `log`) reach Azurite, and hold Azurite's answer
+   * until `until` settles: the request takes effect, its client hears of it late.
+   */
+  holdAnswer(kind: string, until: Promise<unknown>): void {
+    this.#answerHolds.push({ kind, until });
+  }
+
   /** Answer the `n`th Put Block from now with 503 ServerBusy, as Azure does under load. */
   failBlock(n: number): void {
     this.#failAt = this.blockRequests + n;
@@ -86,10 +97,16 @@ export class BlockProxy {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const isBlock =
-      req.method === "PUT" &&
-      new URL(req.url ?? "/", "http://x").searchParams.get("comp") === "block";
-    if (!isBlock) return this.#forward(req, res, undefined);
+    const comp = new URL(req.url ?? "/", "http://x").searchParams.get("comp") ?? "blob";
+    const kind = `${req.method} ${comp}`;
+    this.log.push(kind);
+    this.#changed();
+    const isBlock = kind === "PUT block";
+    if (!isBlock) {
+      const hold = this.#answerHolds.findIndex((h) => h.kind === kind);
+      const until = hold >= 0 ? this.#answerHolds.splice(hold, 1)[0]?.until : undefined;
+      return this.#forward(req, res, undefined, undefined, until);
+    }
 
     const index = ++this.blockRequests;
     this.#inFlight++;
@@ -128,6 +145,7 @@ export class BlockProxy {
     res: ServerResponse,
     body: Buffer | undefined,
     onAnswered?: () => void,
+    holdUntil?: Promise<unknown>,
   ): void {
     const upstream = request(
       {
@@ -139,13 +157,19 @@ export class BlockProxy {
       },
       (answer) => {
         if ((answer.statusCode ?? 500) < 300) onAnswered?.();
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
+        const pass = () => {
+          if (res.destroyed) return void answer.resume();
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        };
+        if (holdUntil) void holdUntil.then(pass, pass);
+        else pass();
       },
     );
     upstream.on("error", () => res.destroy());
     res.on("close", () => {
-      if (!res.writableFinished) upstream.destroy();
+      // A held answer's request has reached Azurite: it takes effect whatever the client does.
+      if (!res.writableFinished && !holdUntil) upstream.destroy();
     });
     if (body) upstream.end(body);
     else req.pipe(upstream);

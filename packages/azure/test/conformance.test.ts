@@ -39,6 +39,15 @@ describeConformance({
       pipeline: NO_RETRIES,
     }),
   prefixed: (prefix) => sharedKeyAdapter(azurite, "conformance", { prefix }),
+  // A write whose process died after staging a block: a name with uncommitted blocks only.
+  abandonedUploads: {
+    abandon: async (key) => {
+      const id = Buffer.from("abandoned-block-0").toString("base64");
+      await adapter.containerClient
+        .getBlockBlobClient(key)
+        .stageBlock(id, Buffer.alloc(1024, 1), 1024);
+    },
+  },
   // Straight through the SDK: names the adapter itself would refuse.
   rawObjects: {
     put: async (name, bytes) => {

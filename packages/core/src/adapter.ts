@@ -37,12 +37,19 @@ export interface WriteOptions {
   /**
    * Metadata known only once the body has ended (size, checksum): the adapter calls it after
    * the last body byte and before the object becomes visible where the backend allows, and
-   * stores it merged over `metadata`. Called at most once. Throwing, or returning metadata
-   * that breaks the rules once merged, rejects the write with `InvalidArgument` and leaves
-   * nothing behind.
+   * stores it merged over `metadata`, in constant time whatever the body's size (no copy of
+   * the object). Where the backend cannot change an object's own metadata after it was
+   * created (S3 multipart uploads) the adapter may keep the final keys beside it (S3 object
+   * tags) and merge them back on stat and read; the ObjectInfo is the same either way.
+   * Called at most once. Throwing, or returning metadata that breaks the rules once merged,
+   * rejects the write with `InvalidArgument` and leaves nothing behind.
    */
   finalMetadata?: () => Metadata;
-  /** Aborting rejects the write with `Aborted` and leaves nothing behind. */
+  /**
+   * Aborting rejects the write with `Aborted` and leaves nothing behind: a request already
+   * on its way that could create the object is allowed to settle (within a bound) before
+   * the adapter removes what it made, so no object lands after the clean-up.
+   */
   signal?: AbortSignal;
 }
 
@@ -126,4 +133,37 @@ export function supportsSignedUrls<A extends StorageAdapter>(
   adapter: A,
 ): adapter is A & SignedUrlCapable {
   return typeof (adapter as Partial<SignedUrlCapable>).signedUrl === "function";
+}
+
+export interface RemoveAbandonedUploadsOptions {
+  /**
+   * Only uploads begun at least this many milliseconds ago are removed. Choose a bound well
+   * above the longest upload any process sharing the bucket may still be running (a day):
+   * anything younger may be another instance's upload in progress.
+   */
+  olderThanMs: number;
+  signal?: AbortSignal;
+}
+
+export interface RemoveAbandonedUploadsResult {
+  /** Abandoned uploads found and removed. */
+  removed: number;
+}
+
+/**
+ * Optional capability: remove what writes left on the backend when their process died
+ * mid-upload (S3 multipart uploads, Azure uncommitted blocks), which the backend keeps, and
+ * may bill, though no object shows it. Only uploads under the adapter's prefix are touched.
+ */
+export interface AbandonedUploadsCapable {
+  removeAbandonedUploads(
+    options: RemoveAbandonedUploadsOptions,
+  ): Promise<RemoveAbandonedUploadsResult>;
+}
+
+/** Whether this adapter can find and remove abandoned uploads; ask before calling. */
+export function supportsAbandonedUploadRemoval<A extends StorageAdapter>(
+  adapter: A,
+): adapter is A & AbandonedUploadsCapable {
+  return typeof (adapter as Partial<AbandonedUploadsCapable>).removeAbandonedUploads === "function";
 }

@@ -7,6 +7,7 @@ import type {
   OperationOptions,
   ReadOptions,
   ReadResult,
+  RemoveAbandonedUploadsOptions,
   SignedUrlOptions,
   StorageAdapter,
   WriteOptions,
@@ -220,6 +221,23 @@ export abstract class BaseAdapter implements StorageAdapter {
         { operation: "signedUrl", key },
       );
     }
+  }
+
+  /**
+   * Shared argument check for drivers that offer `removeAbandonedUploads`: resolves the
+   * moment before which an upload counts as abandoned.
+   */
+  protected abandonedBefore(options: RemoveAbandonedUploadsOptions): Date {
+    const olderThanMs = (options as Partial<RemoveAbandonedUploadsOptions> | undefined)
+      ?.olderThanMs;
+    if (typeof olderThanMs !== "number" || !Number.isSafeInteger(olderThanMs) || olderThanMs < 0) {
+      throw new StorageError(
+        "InvalidArgument",
+        "olderThanMs must be a whole, non-negative number of milliseconds.",
+        { operation: "removeAbandonedUploads" },
+      );
+    }
+    return new Date(Date.now() - olderThanMs);
   }
 
   protected translate(err: unknown, operation: string, key?: string): StorageError {

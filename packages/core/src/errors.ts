@@ -17,6 +17,8 @@ export const STORAGE_ERROR_CODES = [
   "Unauthorized",
   /** The backend could not be reached, timed out, throttled, or answered 5xx. */
   "Unavailable",
+  /** The backend has no room: a full disk or quota (ENOSPC, EDQUOT, HTTP 507). */
+  "Full",
   /** The backend cannot do this (for example, sign URLs with these credentials). */
   "Unsupported",
   /** Anything else: a bug, or a backend answer nobody expected. */
@@ -77,6 +79,7 @@ export function codeForHttpStatus(status: number | undefined): StorageErrorCode 
   if (status === 401 || status === 403) return "Unauthorized";
   if (status === 404) return "NotFound";
   if (status === 416) return "InvalidRange";
+  if (status === 507) return "Full";
   if (status === 408 || status === 429 || status >= 500) return "Unavailable";
   return undefined;
 }

@@ -2,7 +2,8 @@ import type { StorageErrorCode } from "@mediagate/core";
 
 /**
  * What each filesystem error means to a caller. Permission problems are never reported as
- * "not found", and a full or failing disk is a temporary outage, not a bug.
+ * "not found", a full disk or quota is "Full" (the operator must make room), and a failing
+ * disk is a temporary outage, not a bug.
  */
 const CODES: Record<string, StorageErrorCode> = {
   ENOENT: "NotFound",
@@ -10,8 +11,8 @@ const CODES: Record<string, StorageErrorCode> = {
   EACCES: "Unauthorized",
   EPERM: "Unauthorized",
   EROFS: "Unauthorized",
-  ENOSPC: "Unavailable",
-  EDQUOT: "Unavailable",
+  ENOSPC: "Full",
+  EDQUOT: "Full",
   EIO: "Unavailable",
   EMFILE: "Unavailable",
   ENFILE: "Unavailable",

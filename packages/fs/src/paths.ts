@@ -1,5 +1,6 @@
-import { mkdir, open, realpath } from "node:fs/promises";
-import { basename, dirname, join, sep } from "node:path";
+import { existsSync } from "node:fs";
+import { mkdir, realpath } from "node:fs/promises";
+import { basename, dirname, join, relative, sep } from "node:path";
 import { StorageError } from "@mediagate/core";
 
 export function isInside(root: string, path: string): boolean {
@@ -13,6 +14,14 @@ export function escapeError(operation: string, key: string | undefined): Storage
     `${operation}${key ? ` "${key}"` : ""}: the path leads outside the storage root (symlink); refused.`,
     { operation, key },
   );
+}
+
+/** Refuses real paths that lead into the adapter's own bookkeeping (via a symlink). */
+export function assertNotReserved(root: string, real: string, operation: string, key: string) {
+  const rel = relative(root, real);
+  if (rel !== "" && rel.split(sep).some((segment) => segment.startsWith("."))) {
+    throw escapeError(operation, key);
+  }
 }
 
 /**
@@ -30,74 +39,43 @@ export async function realInside(
   return real;
 }
 
-export interface EnsureDirOptions {
-  /**
-   * fsync the folder above each folder created, so the new folders survive a power loss
-   * (`dir` itself is the caller's to sync once it has put entries in it).
-   */
-  durable?: boolean;
-}
-
 /**
  * Creates `dir` (and missing parents) without ever creating anything outside `root`:
  * `mkdir -p` would follow a symlinked parent wherever it points, so the deepest existing
- * ancestor is resolved and checked first, and only the missing tail is created, beneath
- * its real path. Returns the real path of `dir`, checked again once it exists.
+ * ancestor is found (existsSync: a missing folder is the normal case here, not an error),
+ * resolved and checked first, and only the missing tail is created beneath its real path.
+ * Returns the real path of `dir`, checked again once it exists, and the folders that were
+ * missing (outermost first): the caller fsyncs their parents when writes are durable.
  */
 export async function ensureDirInside(
   root: string,
   dir: string,
   operation: string,
   key?: string,
-  options: EnsureDirOptions = {},
   attempt = 1,
-): Promise<string> {
+): Promise<{ real: string; created: string[] }> {
   const missing: string[] = [];
   let existing = dir;
-  let real: string | undefined;
-  while (real === undefined) {
-    try {
-      real = await realInside(root, existing, operation, key);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT" || existing === root) throw err;
-      missing.unshift(basename(existing));
-      existing = dirname(existing);
-    }
+  while (existing !== root && !existsSync(existing)) {
+    missing.unshift(basename(existing));
+    existing = dirname(existing);
   }
-  if (missing.length === 0) return real;
+  const real = await realInside(root, existing, operation, key);
+  if (missing.length === 0) return { real, created: [] };
   try {
     // Concurrent writers creating the same folders is fine: recursive mkdir tolerates it.
     await mkdir(join(real, ...missing), { recursive: true });
-    if (options.durable) {
-      for (let depth = 0; depth < missing.length; depth++) {
-        await fsyncDir(join(real, ...missing.slice(0, depth)));
-      }
-    }
-    return await realInside(root, dir, operation, key);
+    const created = missing.map((_, depth) => join(real, ...missing.slice(0, depth + 1)));
+    return { real: await realInside(root, dir, operation, key), created };
   } catch (err) {
     // A concurrent delete pruned a folder, emptied again, while mkdir was creating the
-    // chain or before realpath saw it (found by the gateway's fuzz suite on the shared
-    // spool folder): make it again.
+    // chain or before realpath saw it: make it again.
     if ((err as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= MAX_ENSURE_ATTEMPTS) {
       throw err;
     }
-    return ensureDirInside(root, dir, operation, key, options, attempt + 1);
+    return ensureDirInside(root, dir, operation, key, attempt + 1);
   }
 }
 
 /** How often a folder pruned under a writer is recreated before the write gives up. */
 const MAX_ENSURE_ATTEMPTS = 20;
-
-/** Makes a rename or a new entry durable: it is only on disk once its folder is synced. */
-export async function fsyncDir(dir: string): Promise<void> {
-  await syncFile(dir);
-}
-
-export async function syncFile(path: string): Promise<void> {
-  const handle = await open(path, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}

@@ -1,12 +1,13 @@
-import { open, readdir, readFile, rm } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { constants } from "node:fs";
+import { readdir, readFile, unlink } from "node:fs/promises";
+import { join } from "node:path";
 import { isValidKey, type Metadata } from "@mediagate/core";
-import { fsyncDir } from "./paths.ts";
+import { fsyncFd, type Io } from "./io.ts";
 
 /** Everything about an object that its file cannot carry. */
 export interface Sidecar {
   key: string;
-  /** The version of the bytes this sidecar describes (also its file name). */
+  /** The version of the bytes this sidecar describes (also in its file name). */
   size: number;
   mtimeMs: number;
   etag: string;
@@ -15,7 +16,12 @@ export interface Sidecar {
   metadata: Metadata;
 }
 
+/** Unchanged since the first layout: only where sidecars are kept has moved. */
 const FORMAT = 1;
+
+export function serializeSidecar(sidecar: Sidecar): Buffer {
+  return Buffer.from(JSON.stringify({ format: FORMAT, ...sidecar }));
+}
 
 /** The sidecar stored at `path`, or undefined when there is none (or it is unreadable). */
 export async function readSidecar(path: string, key: string): Promise<Sidecar | undefined> {
@@ -29,7 +35,8 @@ export async function readSidecar(path: string, key: string): Promise<Sidecar | 
   return parseSidecar(text, key);
 }
 
-function parseSidecar(text: string, key: string): Sidecar | undefined {
+/** Parses a sidecar's text; with `key`, only one that names that key is accepted. */
+export function parseSidecar(text: string, key?: string): Sidecar | undefined {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -45,7 +52,7 @@ function parseSidecar(text: string, key: string): Sidecar | undefined {
     Object.values(metadata).every((m) => typeof m === "string");
   if (
     v.format !== FORMAT ||
-    v.key !== key ||
+    (key !== undefined && v.key !== key) ||
     !isValidKey(v.key) ||
     typeof v.etag !== "string" ||
     !Number.isSafeInteger(v.size) ||
@@ -62,50 +69,52 @@ function parseSidecar(text: string, key: string): Sidecar | undefined {
     mtimeMs: v.mtimeMs as number,
     etag: v.etag,
     contentType: v.contentType,
-    contentDisposition: v.contentDisposition as string | undefined,
+    ...(v.contentDisposition === undefined
+      ? {}
+      : { contentDisposition: v.contentDisposition as string }),
     metadata: { ...(metadata as Metadata) },
   };
 }
 
 /**
  * Writes the sidecar under `path`, refusing to replace an existing one (O_EXCL): returns
- * false when `path` was already taken. With `durable`, it and its folder are fsynced before
- * this resolves.
+ * false when `path` was already taken (that version is described already: the caller picks
+ * another). With `durable`, its bytes are fsynced before this resolves (its folder entry
+ * is the caller's to sync, alongside).
  *
- * It is written in place rather than under a temp name: a reader only looks a sidecar up
- * after finding a data file of its version, and that file is renamed into place only once
- * this has resolved. A crash mid-write leaves a sidecar for a version no file has, which no
- * reader asks for (a later write that lands on that version is refused here and moves its
- * mtime on, as for any taken version).
+ * Written in place rather than under a temp name: a reader only looks a sidecar up after
+ * finding a data file of its version, and that file is renamed into place only once this
+ * has resolved. A process killed mid-write leaves a sidecar for a version no file has,
+ * which no reader asks for and the sweep removes.
  */
 export async function publishSidecar(
-  sidecar: Sidecar,
+  io: Io,
   path: string,
+  bytes: Buffer,
   durable: boolean,
 ): Promise<boolean> {
-  let handle;
+  let fd: number;
   try {
-    handle = await open(path, "wx", 0o644);
+    fd = await io.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
     throw err;
   }
   try {
-    await handle.writeFile(JSON.stringify({ format: FORMAT, ...sidecar }));
-    // Its bytes and its entry in the folder, side by side.
-    if (durable) await Promise.all([handle.sync(), fsyncDir(dirname(path))]);
+    await io.writeAll(fd, [bytes]);
+    if (durable) await fsyncFd(fd);
   } catch (err) {
     // Ours (O_EXCL created it): a half-written sidecar must not stay behind.
-    await handle.close().catch(() => undefined);
-    await rm(path, { force: true }).catch(() => undefined);
+    await Promise.resolve(io.close(fd)).catch(() => undefined);
+    await unlink(path).catch(() => undefined);
     throw err;
   }
-  await handle.close();
+  await io.close(fd);
   return true;
 }
 
-/** Every readable sidecar in a key's sidecar folder (normally one, two during a write). */
-export async function readAllSidecars(dir: string, key: string): Promise<Sidecar[]> {
+/** Every readable sidecar in a legacy key folder (normally one). */
+export async function readLegacySidecars(dir: string, key: string): Promise<Sidecar[]> {
   let names: string[];
   try {
     names = await readdir(dir);

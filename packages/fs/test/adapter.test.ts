@@ -59,15 +59,15 @@ describe("FsAdapter", () => {
   });
 
   // Tests run as root here, where permission bits cannot produce EACCES, so the mapping
-  // itself is checked: permission problems are never "not found", a full disk is an outage.
+  // itself is checked: permission problems are never "not found", a full disk is Full.
   it.each([
     ["ENOENT", "NotFound"],
     ["ENOTDIR", "NotFound"],
     ["EACCES", "Unauthorized"],
     ["EPERM", "Unauthorized"],
     ["EROFS", "Unauthorized"],
-    ["ENOSPC", "Unavailable"],
-    ["EDQUOT", "Unavailable"],
+    ["ENOSPC", "Full"],
+    ["EDQUOT", "Full"],
     ["EIO", "Unavailable"],
     ["EMFILE", "Unavailable"],
   ])("classifies %s as %s", (code, expected) => {

@@ -1,16 +1,18 @@
-import { readlinkSync } from "node:fs";
-import { mkdtemp, open, readdir, realpath, rm, type FileHandle } from "node:fs/promises";
+import fs, { readlinkSync } from "node:fs";
+import { mkdtemp, readdir, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, relative } from "node:path";
+import { join, relative } from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { DirSyncer } from "../src/dir-sync.ts";
 import { FsAdapter, RESERVED_DIR } from "../src/index.ts";
+import { poolIo } from "../src/io.ts";
 
 /**
  * What `durable` changes: whether everything a write creates — the data file, its sidecar,
  * and the entries naming them in their folders, new folders included — is fsynced before
- * the write resolves. The fsyncs are watched on the FileHandle prototype every handle
- * shares (the real calls still run), and each is named by the path its descriptor has.
+ * the write resolves. The fsyncs are watched on node:fs (the real calls still run), and
+ * each is named by the path its descriptor has.
  */
 let root: string;
 let syncs: ReturnType<typeof vi.spyOn>;
@@ -19,16 +21,12 @@ let synced: string[];
 
 beforeEach(async () => {
   root = await realpath(await mkdtemp(join(tmpdir(), "mediagate-fs-durability-")));
-  const probe = await open(join(root, "probe"), "w");
-  const prototype = Object.getPrototypeOf(probe) as { sync: (this: FileHandle) => Promise<void> };
-  await probe.close();
-  await rm(join(root, "probe"));
   synced = [];
-  const sync = prototype.sync;
-  syncs = vi.spyOn(prototype, "sync").mockImplementation(function (this: FileHandle) {
-    synced.push(relative(root, readlinkSync(`/proc/self/fd/${this.fd}`)));
-    return sync.call(this);
-  });
+  const fsync = fs.fsync;
+  syncs = vi.spyOn(fs, "fsync").mockImplementation(((fd: number, done: (err: unknown) => void) => {
+    synced.push(relative(root, readlinkSync(`/proc/self/fd/${fd}`)));
+    fsync(fd, done);
+  }) as typeof fs.fsync);
 });
 
 afterEach(async () => {
@@ -44,26 +42,21 @@ describe("durability", () => {
     expect(adapter.durable).toBe(true);
     await adapter.write("a/one.txt", body());
 
-    const meta = join(RESERVED_DIR, "meta");
-    const [fanOut] = await readdir(join(root, meta));
-    const [keyDir] = await readdir(join(root, meta, fanOut ?? ""));
-    const [sidecar] = await readdir(join(root, meta, fanOut ?? "", keyDir ?? ""));
-    const sidecarPath = join(meta, fanOut ?? "", keyDir ?? "", sidecar ?? "");
+    const sidecars = join(RESERVED_DIR, "sidecars");
+    const [sidecar] = await readdir(join(root, sidecars, "a"));
     const data = synced.filter((path) => path.startsWith(join(RESERVED_DIR, "tmp") + "/"));
     expect(data).toHaveLength(1);
     expect([...synced].sort()).toEqual(
       [
         ...data, // the data, synced under its temp name before the rename
-        sidecarPath, // the sidecar's bytes
-        dirname(sidecarPath), // the sidecar's entry
-        dirname(dirname(sidecarPath)), // the key's new sidecar folder
-        meta, // the new fan-out folder
-        RESERVED_DIR, // the new meta folder
+        join(sidecars, "a", sidecar ?? ""), // the sidecar's bytes
+        join(sidecars, "a"), // the sidecar's entry
+        sidecars, // the new sidecar folder a/ in its parent
+        RESERVED_DIR, // the new sidecars/ folder in its parent
         "a", // the renamed object's entry
         "", // the object's new folder
       ].sort(),
     );
-    expect(syncs).toHaveBeenCalledTimes(8);
   });
 
   it("overwriting a key syncs only what the write adds", async () => {
@@ -71,11 +64,32 @@ describe("durability", () => {
     await adapter.write("a/one.txt", body());
     synced = [];
     await adapter.write("a/one.txt", body());
-    // Overwriting: data, the new sidecar and its entry, the object's entry, and the key's
-    // sidecar folder's entry (synced on every write). No new folder.
-    expect(synced).toHaveLength(5);
+    // Overwriting: data, the new sidecar and its entry, and the object's entry. No folder.
+    expect(synced).toHaveLength(4);
     expect(synced).toContain("a");
+    expect(synced).toContain(join(RESERVED_DIR, "sidecars", "a"));
     expect(synced).not.toContain("");
+  });
+
+  it("requests for one folder's fsync made while one runs share the next", async () => {
+    const syncer = new DirSyncer(() => poolIo);
+    const first = syncer.sync(root);
+    // Made while the first runs: covered only by an fsync that starts after them, one for all.
+    const waiting = Array.from({ length: 15 }, () => syncer.sync(root));
+    await Promise.all([first, ...waiting]);
+    expect(synced).toEqual(["", ""]);
+    await syncer.sync(root);
+    expect(synced).toHaveLength(3);
+  });
+
+  it("sixteen concurrent writes into one folder each sync their data", async () => {
+    const adapter = new FsAdapter({ root, createRoot: true });
+    await adapter.write("day/first", body());
+    synced = [];
+    await Promise.all(Array.from({ length: 16 }, (_, i) => adapter.write(`day/${i}`, body())));
+    expect(synced.filter((path) => path.startsWith(join(RESERVED_DIR, "tmp")))).toHaveLength(16);
+    expect(synced.filter((path) => path === "day").length).toBeGreaterThan(0);
+    for (let i = 0; i < 16; i++) expect((await adapter.stat(`day/${i}`)).size).toBe(13);
   });
 
   it("off: nothing is fsynced, and the write is still complete and atomic", async () => {

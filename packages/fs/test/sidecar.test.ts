@@ -1,8 +1,8 @@
-import { cp, rmdir, stat, utimes, writeFile } from "node:fs/promises";
+import { cp, readdir, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readAll, streamOf } from "@mediagate/core/conformance";
-import { describe, expect, it, vi } from "vitest";
-import { FsAdapter } from "../src/index.ts";
+import { describe, expect, it } from "vitest";
+import { FsAdapter, RESERVED_DIR } from "../src/index.ts";
 import { debris } from "./debris.ts";
 import { tempDir } from "./temp-root.ts";
 
@@ -118,6 +118,26 @@ describe("metadata sidecars", () => {
     expect(restored).toMatchObject({ contentType: "video/mp4", metadata: { mid: "9" } });
   });
 
+  it("finds, and links under the exact version, the sidecar of a copy whose mtime moved by a millisecond", async () => {
+    const root = await tempDir("one-ms");
+    const adapter = new FsAdapter({ root });
+    const written = await adapter.write("a/b.jpg", streamOf("bytes"), {
+      contentType: "image/jpeg",
+      metadata: { uid: "3" },
+    });
+    const file = join(root, "a", "b.jpg");
+    const earlier = (written.lastModified.getTime() - 1 + 0.5) / 1000;
+    await utimes(file, earlier, earlier);
+    const copy = new FsAdapter({ root });
+    expect(await copy.stat("a/b.jpg")).toMatchObject({
+      contentType: "image/jpeg",
+      etag: written.etag,
+    });
+    const sidecars = await readdir(join(root, RESERVED_DIR, "sidecars", "a"));
+    expect(sidecars).toHaveLength(2); // the original, and its link under the copy's version
+    expect((await copy.read("a/b.jpg")).info.metadata).toEqual({ uid: "3" });
+  });
+
   it("drops the sidecar with the object", async () => {
     const root = await tempDir("drop");
     const adapter = new FsAdapter({ root });
@@ -129,32 +149,20 @@ describe("metadata sidecars", () => {
     expect(await debris(root)).toEqual([]);
   });
 
-  it("makes the key's sidecar folder again when a failed write of the same key removed it", async () => {
+  it("makes a key folder's sidecar folder again when it was removed after a write remembered it", async () => {
     const root = await tempDir("refolder");
     const adapter = new FsAdapter({ root });
-    // The window being reproduced: this write has made the key's (still empty) sidecar
-    // folder, and a failed write of the same key removes it as empty before this write has
-    // put its sidecar there.
-    const internals = adapter as unknown as {
-      sidecarFolder(layout: unknown, key: string): Promise<string>;
-    };
-    const original = internals.sidecarFolder.bind(adapter);
-    const sidecarFolder = vi
-      .spyOn(internals, "sidecarFolder")
-      .mockImplementationOnce(async (layout, key) => {
-        const dir = await original(layout, key);
-        await rmdir(dir);
-        return dir;
-      });
-    await adapter.write("raced.txt", streamOf("kept"), {
+    await adapter.write("day/first.txt", streamOf("1"));
+    // What a delete, a failed write or a sweep elsewhere can do: the mirror folder goes
+    // while this process still remembers it as made and proven.
+    await rm(join(root, RESERVED_DIR, "sidecars", "day"), { recursive: true });
+    await adapter.write("day/raced.txt", streamOf("kept"), {
       contentType: "text/plain",
       metadata: { uid: "5" },
     });
-    expect(sidecarFolder).toHaveBeenCalledTimes(2);
-    expect(await adapter.stat("raced.txt")).toMatchObject({
+    expect(await adapter.stat("day/raced.txt")).toMatchObject({
       contentType: "text/plain",
       metadata: { uid: "5" },
     });
-    expect(await debris(root)).toEqual([]);
   });
 });

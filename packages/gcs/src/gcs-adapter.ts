@@ -1,4 +1,4 @@
-import { Bucket, Storage, type StorageOptions } from "@google-cloud/storage";
+import { Bucket, IdempotencyStrategy, Storage, type StorageOptions } from "@google-cloud/storage";
 import {
   BaseAdapter,
   resolveFinalMetadata,
@@ -23,6 +23,7 @@ import { nativeCrc32cGenerator } from "./crc32c.ts";
 
 const MiB = 1024 * 1024;
 const CHUNK_GRANULARITY = 256 * 1024;
+export const DEFAULT_ABORT_GRACE_MS = 3_000;
 
 /** Tuning shared by both ways of building an adapter. */
 export interface GcsAdapterTuning {
@@ -32,6 +33,11 @@ export interface GcsAdapterTuning {
   singleRequestMaxBytes?: number;
   /** Bytes per resumable-upload request, a multiple of 256 KiB. Default 8 MiB. */
   chunkSize?: number;
+  /**
+   * After an abort or failure, milliseconds a single-request upload already sent may still
+   * answer, so that what it stored is deleted after it (default 3 s).
+   */
+  abortGraceMs?: number;
   /**
    * Whether `signedUrl` is offered. By default it is, unless the adapter talks to an
    * emulator (`apiEndpoint`) without credentials, where nothing could sign.
@@ -52,7 +58,13 @@ export interface GcsAdapterConfig extends GcsAdapterTuning {
   keyFile?: string;
   /** Another endpoint, e.g. an emulator (`http://localhost:4443`). No auth is sent to it. */
   apiEndpoint?: string;
-  /** The SDK's retry settings (retries on 5xx, 429 and network errors). */
+  /**
+   * The SDK's retry settings: exponential back-off on 408, 429 (rateLimitExceeded), 5xx
+   * and network errors. The adapter's default strategy is `RetryAlways` rather than the
+   * SDK's `RetryConditional`, which would not retry an upload or a delete at all (and, after
+   * one resumable upload, stops retrying anything on that client): every upload here sends
+   * a whole object, so sending it again can only store the same bytes.
+   */
   retry?: StorageOptions["retryOptions"];
 }
 
@@ -81,8 +93,13 @@ function uploadLimits(tuning: GcsAdapterTuning): UploadLimits {
       operation: "configure",
     });
   }
+  const abortGraceMs = nonNegativeInteger(
+    tuning.abortGraceMs ?? DEFAULT_ABORT_GRACE_MS,
+    "abortGraceMs",
+  );
   return {
     chunkSize,
+    abortGraceMs,
     singleRequestMaxBytes: nonNegativeInteger(
       tuning.singleRequestMaxBytes ?? 8 * MiB,
       "singleRequestMaxBytes",
@@ -107,7 +124,7 @@ function clientFromConfig(config: GcsAdapterConfig): { bucket: Bucket; canSign: 
     ...(credentials !== undefined && { credentials }),
     ...(config.keyFile !== undefined && { keyFilename: config.keyFile }),
     ...(config.apiEndpoint !== undefined && { apiEndpoint: config.apiEndpoint }),
-    ...(config.retry !== undefined && { retryOptions: config.retry }),
+    retryOptions: { idempotencyStrategy: IdempotencyStrategy.RetryAlways, ...config.retry },
   });
   // The SDK also honours STORAGE_EMULATOR_HOST when no endpoint is given.
   const endpoint = config.apiEndpoint ?? process.env.STORAGE_EMULATOR_HOST;

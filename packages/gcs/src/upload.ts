@@ -9,6 +9,11 @@ export interface UploadLimits {
   singleRequestMaxBytes: number;
   /** Bytes per resumable PUT; what the SDK buffers per upload. A multiple of 256 KiB. */
   chunkSize: number;
+  /**
+   * After an abort, how long a single-request upload already sent may still answer, so
+   * that the object it made is deleted after it rather than land after the clean-up.
+   */
+  abortGraceMs: number;
 }
 
 export interface UploadRequest {
@@ -37,8 +42,10 @@ const CLEANUP_TIMEOUT_MS = 10_000;
  * patched on afterwards (see `patchFinalMetadata`).
  *
  * On failure or abort nothing is left behind: an open resumable session is cancelled
- * (destroying the SDK's stream does not end a PUT already in flight), and an object that
- * was completed anyway, because the abort raced the last request, is deleted again.
+ * (destroying the SDK's stream does not end a PUT already in flight) and, unless GCS
+ * confirms the cancellation, asked whether its last request completed it after all (then
+ * that generation is deleted); a single-request upload already sent is given
+ * `abortGraceMs` to answer, and the object it made is deleted after its answer.
  */
 export async function uploadObject(
   file: File,
@@ -65,9 +72,10 @@ export async function uploadObject(
     if (head.ended) {
       // The whole body is in hand: the one request that creates the object carries it all.
       const metadata = describe(request.finalMetadata?.() ?? request.metadata);
-      await unlessAbortedFirst(
+      await settleAfterAbort(
         file.save(Buffer.concat(head.chunks, head.bytes), { resumable: false, metadata }),
         request.signal,
+        limits.abortGraceMs,
         () => deleteIfCompleted(file),
       );
     } else {
@@ -115,7 +123,8 @@ async function resumableUpload(
     sink.on("error", () => {});
     await pipeline(joinHead(head, body), sink, { signal: request.signal });
   } catch (err) {
-    await cancelSession(uri);
+    // Unless GCS confirms the cancellation, the last PUT may have completed the upload.
+    if (!(await cancelSession(uri))) await deleteIfSessionCompleted(file, uri);
     throw err;
   }
 }
@@ -159,10 +168,11 @@ function joinHead(head: BodyHead, body: Readable): PassThrough {
 
 /**
  * A DELETE on the session URI cancels a resumable upload (GCS answers 499). The session URI
- * is its own credential, so no auth header is needed. Best effort: if GCS cannot be reached
- * the session holds no object and expires by itself after a week.
+ * is its own credential, so no auth header is needed. Resolves true once GCS confirms the
+ * cancellation: from then on no request can complete the upload. Best effort: if GCS cannot
+ * be reached the session holds no object and expires by itself after a week.
  */
-async function cancelSession(uri: string): Promise<void> {
+async function cancelSession(uri: string): Promise<boolean> {
   try {
     const res = await fetch(uri, {
       method: "DELETE",
@@ -170,39 +180,76 @@ async function cancelSession(uri: string): Promise<void> {
       signal: AbortSignal.timeout(CLEANUP_TIMEOUT_MS),
     });
     await res.body?.cancel();
+    return res.status === 499;
   } catch {
     // Nothing more can be done; the failure that brought us here is what the caller sees.
+    return true;
   }
 }
 
 /**
- * The SDK's single-request save takes no abort signal, so against a stalled GCS it would wait
- * as long as the socket lives (found by the gateway's fault-injection suite). On abort, stop
- * waiting at once; should the request complete after all, `undo` removes what it created.
+ * Asks a session that would not cancel how it ended (a status query: an empty PUT whose
+ * Content-Range names no bytes of an unknown total). 200 or 201 mean its last request completed the upload while
+ * the write was being given up, though the SDK never reported it: that generation is
+ * deleted, so no object outlives the abort.
  */
-function unlessAbortedFirst<T>(
+async function deleteIfSessionCompleted(file: File, uri: string): Promise<void> {
+  try {
+    const res = await fetch(uri, {
+      method: "PUT",
+      headers: { "content-length": "0", "content-range": "bytes */*" },
+      signal: AbortSignal.timeout(CLEANUP_TIMEOUT_MS),
+    });
+    if (res.status !== 200 && res.status !== 201) {
+      await res.body?.cancel();
+      return;
+    }
+    const { generation } = (await res.json()) as { generation?: string };
+    if (generation) await file.delete({ ifGenerationMatch: generation }).catch(() => undefined);
+  } catch {
+    // As above: best effort, the write's own failure is what the caller sees.
+  }
+}
+
+/**
+ * The SDK's single-request save takes no abort signal. On abort, give the request
+ * `graceMs` to answer: what it stored is then known (the SDK records the generation on the
+ * file) and the caller's clean-up removes it before the write rejects, so nothing lands
+ * after the clean-up. A GCS that stays silent past the grace (a stall, found by the
+ * gateway's fault-injection suite) is not waited for: the write rejects, and `undo` runs
+ * should the request ever complete.
+ */
+async function settleAfterAbort<T>(
   work: Promise<T>,
   signal: AbortSignal,
+  graceMs: number,
   undo: () => Promise<void>,
 ): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      reject(signal.reason);
-      work.then(undo, () => undefined);
-    };
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(err);
-      },
-    );
+  const outcome = work.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  let onAbort = () => {};
+  const aborted = new Promise<"aborted">((resolve) => {
+    onAbort = () => resolve("aborted");
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
   });
+  const first = await Promise.race([outcome, aborted]);
+  signal.removeEventListener("abort", onAbort);
+  if (first !== "aborted") {
+    if (first.ok) return first.value;
+    throw first.error;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const graceOver = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), graceMs);
+  });
+  const settled = await Promise.race([outcome, graceOver]);
+  clearTimeout(timer);
+  // Settled in time: the caller's clean-up removes what it made, before the write rejects.
+  if (settled === "late") void outcome.then((late) => (late.ok ? undo() : undefined));
+  throw signal.reason;
 }
 
 /** The SDK records the created object's metadata on `file`; if it did, remove that generation. */

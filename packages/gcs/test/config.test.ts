@@ -67,6 +67,7 @@ describe("GcsAdapter configuration", () => {
       /not both/,
     );
     expect(() => new GcsAdapter({ ...base(), chunkSize: 1000 })).toThrow(/multiple of 256 KiB/);
+    expect(() => new GcsAdapter({ ...base(), abortGraceMs: -1 })).toThrow(/abortGraceMs/);
     expect(() => new GcsAdapter({ ...base(), singleRequestMaxBytes: -1 })).toThrow(/non-negative/);
     expect(() => new GcsAdapter({ ...base(), bucket: "" })).toThrow(/bucket name is required/);
   });

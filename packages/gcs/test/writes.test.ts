@@ -171,6 +171,28 @@ describe("GcsAdapter finalMetadata", () => {
     expect(info.etag).toBe(stored.etag);
   });
 
+  it("costs one small PATCH after a resumable upload, whatever the object's size", async () => {
+    const after: { requests: string[]; patchBytes: number }[] = [];
+    for (const size of [600 * KiB, 3 * MiB]) {
+      server.requests.length = 0;
+      await adapter.write(`final/sized-${size}.bin`, patternBody(size).stream, {
+        metadata: { uid: "7" },
+        finalMetadata: () => final,
+      });
+      const lastPut = server.requests.findLastIndex((r) => r.method === "PUT");
+      const rest = server.requests.slice(lastPut + 1);
+      after.push({
+        requests: rest.map((r) => r.method),
+        patchBytes: Number(rest.find((r) => r.method === "PATCH")?.headers["content-length"]),
+      });
+    }
+    // No rewrite or copy of the bytes: the same single metadata request for both sizes.
+    expect(after[0]?.requests).toEqual(["PATCH"]);
+    expect(after[1]?.requests).toEqual(after[0]?.requests);
+    expect(after[0]?.patchBytes).toBeLessThan(1024);
+    expect(after[1]?.patchBytes).toBe(after[0]?.patchBytes);
+  });
+
   it("deletes the new generation and rejects when the patch fails", async () => {
     const key = "final/patch-fails.bin";
     server.injectFault({ method: "PATCH", status: 503, times: Infinity });

@@ -13,6 +13,16 @@ export type ChecksumMode = "when-required" | "when-supported";
 
 export const CHECKSUM_MODES: readonly ChecksumMode[] = ["when-required", "when-supported"];
 
+/**
+ * The SDK's retry modes. `adaptive` (default) is `standard` (exponential back-off with
+ * jitter, a retry quota) plus a client-side rate limiter that slows every request of the
+ * client down when the store throttles (503 SlowDown, 429…), and speeds up again as they
+ * succeed: what S3's guidance asks of clients that hit a prefix's request rate.
+ */
+export type RetryMode = "standard" | "adaptive";
+
+export const RETRY_MODES: readonly RetryMode[] = ["standard", "adaptive"];
+
 /** Where and how to connect; used when the adapter builds its own S3Client. */
 export interface S3ConnectionOptions {
   /** AWS region; defaults to the SDK's chain (AWS_REGION, profile), or us-east-1 with an endpoint. */
@@ -26,6 +36,8 @@ export interface S3ConnectionOptions {
   checksum?: ChecksumMode;
   /** Attempts per request, retries included (SDK default 3). */
   maxAttempts?: number;
+  /** How throttling and transient failures are retried (default `adaptive`). */
+  retryMode?: RetryMode;
   /** Milliseconds to wait for a TCP connection before trying again (default 10 s). */
   connectionTimeoutMs?: number;
 }
@@ -43,12 +55,21 @@ export function createS3Client(options: S3ConnectionOptions = {}): S3Client {
     );
   }
   const sdkChecksum = checksum === "when-supported" ? "WHEN_SUPPORTED" : "WHEN_REQUIRED";
+  const retryMode = options.retryMode ?? "adaptive";
+  if (!RETRY_MODES.includes(retryMode)) {
+    throw new StorageError(
+      "InvalidArgument",
+      `retryMode must be one of ${RETRY_MODES.join(", ")}; got ${JSON.stringify(retryMode)}.`,
+      { operation: "configure" },
+    );
+  }
   return new S3Client({
     region: options.region ?? (options.endpoint ? "us-east-1" : undefined),
     endpoint: options.endpoint,
     forcePathStyle: options.forcePathStyle,
     credentials: options.credentials,
     maxAttempts: options.maxAttempts,
+    retryMode,
     requestChecksumCalculation: sdkChecksum,
     responseChecksumValidation: sdkChecksum,
     // No socket idle timeout: a download paused by a slow reader must not be cut off.

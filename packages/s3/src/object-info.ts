@@ -5,6 +5,7 @@ import {
   type ObjectInfo,
   type ResolvedRange,
 } from "@mediagate/core";
+import { FINAL_MARKER_KEY } from "./final-tags.ts";
 
 /** The fields HeadObject and GetObject answers share. */
 export interface S3ObjectHeaders {
@@ -31,6 +32,8 @@ export function toObjectInfo(key: string, headers: S3ObjectHeaders, size: number
       },
     );
   }
+  // The adapter's own bookkeeping (see final-tags.ts), never the caller's metadata.
+  const { [FINAL_MARKER_KEY]: _marker, ...metadata } = decodeMetadata(headers.Metadata);
   return {
     key,
     size,
@@ -38,7 +41,7 @@ export function toObjectInfo(key: string, headers: S3ObjectHeaders, size: number
     ...(headers.ContentDisposition ? { contentDisposition: headers.ContentDisposition } : {}),
     etag: bareEtag(headers.ETag),
     lastModified: headers.LastModified,
-    metadata: decodeMetadata(headers.Metadata),
+    metadata,
   };
 }
 

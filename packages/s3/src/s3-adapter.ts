@@ -12,7 +12,6 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import {
   BaseAdapter,
   StorageError,
-  encodeMetadata,
   rangeHeader,
   resolveFinalMetadata,
   resolveRange,
@@ -21,125 +20,60 @@ import {
   type NormalizedWriteOptions,
   type ObjectInfo,
   type ReadResult,
+  type RemoveAbandonedUploadsOptions,
+  type RemoveAbandonedUploadsResult,
+  type AbandonedUploadsCapable,
   type SignedUrlCapable,
   type SignedUrlOptions,
   type StorageErrorCode,
 } from "@mediagate/core";
 import { Readable } from "node:stream";
-import { createS3Client, type S3ConnectionOptions } from "./config.ts";
+import { abortAbandonedUploads } from "./abandoned-uploads.ts";
+import {
+  checkedSettings,
+  defaultCleanupWarning,
+  type S3AdapterOptions,
+} from "./adapter-options.ts";
+import { createS3Client } from "./config.ts";
+import type { FinalMetadataStorage } from "./describe-completed.ts";
 import { classifyS3Error } from "./errors.ts";
+import { withFinalTags } from "./final-tags.ts";
 import { bareEtag, parseContentRange, toObjectInfo } from "./object-info.ts";
 import { streamingUpload } from "./streaming-upload.ts";
 
-/** S3 refuses smaller parts (except the last). */
-export const MIN_PART_SIZE = 5 * 1024 * 1024;
-/** S3's ceiling for one part. */
-export const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
-/**
- * S3's smallest part, 4 in flight: about 25 MiB of part buffers per upload. A gateway streams
- * from many phones at once, each slower than one part request to S3, so memory per upload
- * counts for more than the few requests larger parts would save.
- */
-export const DEFAULT_PART_SIZE = 5 * 1024 * 1024;
-export const DEFAULT_QUEUE_SIZE = 4;
-
-export interface S3AdapterOptions extends S3ConnectionOptions {
-  bucket: string;
-  /** Namespace inside the bucket ("tenant-a/media"); callers only ever see their own keys. */
-  prefix?: string;
-  /**
-   * Bytes per multipart part (default and least 5 MiB). Bodies up to one part go up as
-   * a single PutObject. Grows automatically when a declared contentLength needs more than
-   * 10,000 parts.
-   */
-  partSize?: number;
-  /** Parts uploaded at once (default 4). Memory per write ≈ partSize × (queueSize + 1). */
-  queueSize?: number;
-  /**
-   * An existing client to use instead of building one; the connection options must then be
-   * left out (they would be silently ignored otherwise). Its checksum settings are its own.
-   */
-  client?: S3Client;
-  /**
-   * Called when a failed write could not clean up after itself (the store was unreachable by
-   * then): its multipart upload (`uploadId`) holds storage until a lifecycle rule removes
-   * it, or, without `uploadId`, a PutObject that went unanswered may have left an object
-   * that could not be deleted. Defaults to a process warning.
-   */
-  onCleanupFailure?: (
-    error: unknown,
-    upload: { bucket: string; key: string; uploadId?: string },
-  ) => void;
-}
-
-const CONNECTION_OPTION_NAMES = [
-  "region",
-  "endpoint",
-  "forcePathStyle",
-  "credentials",
-  "checksum",
-  "maxAttempts",
-  "connectionTimeoutMs",
-] as const satisfies readonly (keyof S3ConnectionOptions)[];
-
-function configError(message: string): StorageError {
-  return new StorageError("InvalidArgument", message, { operation: "configure" });
-}
-
-function defaultCleanupWarning(
-  error: unknown,
-  upload: { bucket: string; key: string; uploadId?: string },
-): void {
-  const reason = error instanceof Error ? error.message : String(error);
-  const where = `s3://${upload.bucket}/${upload.key}`;
-  process.emitWarning(
-    upload.uploadId === undefined
-      ? `Could not delete ${where} after a failed write whose PutObject went unanswered (${reason}); the store may hold it.`
-      : `Could not abort multipart upload ${upload.uploadId} of ${where} after a failed write (${reason}); ` +
-          "its parts stay billed until a lifecycle rule (AbortIncompleteMultipartUpload) removes them.",
-    { code: "MEDIAGATE_S3_CLEANUP" },
-  );
-}
+export {
+  DEFAULT_ABORT_GRACE_MS,
+  DEFAULT_PART_SIZE,
+  DEFAULT_QUEUE_SIZE,
+  MAX_PART_SIZE,
+  MIN_PART_SIZE,
+  type S3AdapterOptions,
+} from "./adapter-options.ts";
 
 /**
  * Amazon S3 and S3-compatible stores (MinIO, Cloudflare R2, Wasabi, DigitalOcean Spaces,
  * Ceph). Writes stream in parts from recycled buffers; everything else is one SDK call.
  */
-export class S3Adapter extends BaseAdapter implements SignedUrlCapable {
+export class S3Adapter extends BaseAdapter implements SignedUrlCapable, AbandonedUploadsCapable {
   readonly name = "s3";
   readonly bucket: string;
   readonly client: S3Client;
   private readonly partSize: number;
   private readonly queueSize: number;
+  private readonly abortGraceMs: number;
+  /** Becomes `copy` once the store has answered tagging with NotImplemented. */
+  private finalMetadataStorage: FinalMetadataStorage;
   private readonly onCleanupFailure: NonNullable<S3AdapterOptions["onCleanupFailure"]>;
 
   constructor(options: S3AdapterOptions) {
     // The base checks that every key still fits S3's 1024 bytes once the prefix is added.
     super({ prefix: options.prefix });
-    if (typeof options.bucket !== "string" || options.bucket === "") {
-      throw configError("bucket is required.");
-    }
-    const partSize = options.partSize ?? DEFAULT_PART_SIZE;
-    if (!Number.isSafeInteger(partSize) || partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE) {
-      throw configError(
-        `partSize must be a whole number of bytes from ${MIN_PART_SIZE} (5 MiB) to ${MAX_PART_SIZE} (5 GiB).`,
-      );
-    }
-    const queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
-    if (!Number.isSafeInteger(queueSize) || queueSize < 1 || queueSize > 64) {
-      throw configError("queueSize must be a whole number from 1 to 64.");
-    }
-    if (options.client) {
-      const conflicting = CONNECTION_OPTION_NAMES.filter((name) => options[name] !== undefined);
-      if (conflicting.length > 0) {
-        throw configError(
-          `Pass either client or connection options, not both (got ${conflicting.join(", ")}).`,
-        );
-      }
-    }
+    const settings = checkedSettings(options);
     this.bucket = options.bucket;
-    this.partSize = partSize;
-    this.queueSize = queueSize;
+    this.partSize = settings.partSize;
+    this.queueSize = settings.queueSize;
+    this.abortGraceMs = settings.abortGraceMs;
+    this.finalMetadataStorage = settings.finalMetadataStorage;
     this.client = options.client ?? createS3Client(options);
     this.onCleanupFailure = options.onCleanupFailure ?? defaultCleanupWarning;
   }
@@ -193,13 +127,33 @@ export class S3Adapter extends BaseAdapter implements SignedUrlCapable {
     return classifyS3Error(err);
   }
 
+  /**
+   * Aborts the multipart uploads under this adapter's prefix that were begun more than
+   * `olderThanMs` ago: what writes of processes killed mid-upload left (billed, invisible).
+   * Needs `s3:ListBucketMultipartUploads` and `s3:AbortMultipartUpload`.
+   */
+  async removeAbandonedUploads(
+    options: RemoveAbandonedUploadsOptions,
+  ): Promise<RemoveAbandonedUploadsResult> {
+    const before = this.abandonedBefore(options);
+    return this.guard("removeAbandonedUploads", undefined, async () => ({
+      removed: await abortAbandonedUploads({
+        client: this.client,
+        bucket: this.bucket,
+        prefix: this.keyPrefix,
+        before,
+        signal: options.signal,
+      }),
+    }));
+  }
+
   protected async writeObject(
     key: string,
     body: Readable,
     options: NormalizedWriteOptions,
   ): Promise<ObjectInfo> {
     const objectKey = this.keyPrefix.apply(key);
-    const { etag, size } = await streamingUpload({
+    const { etag, size, finalInTags } = await streamingUpload({
       client: this.client,
       bucket: this.bucket,
       key: objectKey,
@@ -208,18 +162,21 @@ export class S3Adapter extends BaseAdapter implements SignedUrlCapable {
       contentType: options.contentType,
       contentDisposition: options.contentDisposition,
       contentLength: options.contentLength,
-      metadata: encodeMetadata(options.metadata),
-      finalMetadata:
-        options.finalMetadata && (() => encodeMetadata(resolveFinalMetadata(options, key))),
+      metadata: options.metadata,
+      finalMetadata: options.finalMetadata && (() => resolveFinalMetadata(options, key)),
+      finalMetadataStorage: this.finalMetadataStorage,
+      onTaggingUnsupported: () => this.taggingUnsupported(),
       partSize: this.partSize,
       queueSize: this.queueSize,
       signal: options.signal,
+      abortGraceMs: this.abortGraceMs,
       onCleanupFailure: (error, upload) =>
         this.onCleanupFailure(error, { ...upload, bucket: this.bucket }),
     });
+    let head;
     try {
       // PutObject and CompleteMultipartUpload do not return Last-Modified: ask once.
-      return await this.statObject(key, undefined);
+      head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: objectKey }));
     } catch {
       // The object is durable; failing the write now would only invite a duplicate upload.
       return {
@@ -232,6 +189,27 @@ export class S3Adapter extends BaseAdapter implements SignedUrlCapable {
         metadata: resolveFinalMetadata(options, key),
       };
     }
+    if (finalInTags && etag !== undefined && bareEtag(head.ETag) !== bareEtag(etag)) {
+      // Tagging has no precondition: the tags may have gone onto that other object.
+      throw new StorageError(
+        "Internal",
+        `write "${key}": another write replaced the object right after it was completed; that write's object is left as it is.`,
+        { operation: "write", key },
+      );
+    }
+    const info = toObjectInfo(key, head, head.ContentLength ?? 0);
+    // What was just stored; the tags need not be read back.
+    return finalInTags ? { ...info, metadata: resolveFinalMetadata(options, key) } : info;
+  }
+
+  /** The store keeps no object tags: final metadata is copied from now on (once, warned). */
+  private taggingUnsupported(): void {
+    if (this.finalMetadataStorage === "copy") return;
+    this.finalMetadataStorage = "copy";
+    process.emitWarning(
+      `s3://${this.bucket} does not support object tagging (NotImplemented): metadata known only at the end of multipart uploads is set by copying each object, which takes longer for larger files and stops at 5 GiB. Set finalMetadataStorage: "copy" (S3_FINAL_METADATA=copy) to skip this probe.`,
+      { code: "MEDIAGATE_S3_NO_TAGGING" },
+    );
   }
 
   protected async readObject(
@@ -254,6 +232,12 @@ export class S3Adapter extends BaseAdapter implements SignedUrlCapable {
       });
     }
     try {
+      out.Metadata = await withFinalTags(
+        this.client,
+        { bucket: this.bucket, key: this.keyPrefix.apply(key), versionId: out.VersionId },
+        out.Metadata,
+        signal,
+      );
       if (!range) {
         return { info: toObjectInfo(key, out, out.ContentLength ?? 0), body };
       }
@@ -278,9 +262,16 @@ export class S3Adapter extends BaseAdapter implements SignedUrlCapable {
   }
 
   protected async statObject(key: string, signal: AbortSignal | undefined): Promise<ObjectInfo> {
+    const objectKey = this.keyPrefix.apply(key);
     const out = await this.client.send(
-      new HeadObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix.apply(key) }),
+      new HeadObjectCommand({ Bucket: this.bucket, Key: objectKey }),
       { abortSignal: signal },
+    );
+    out.Metadata = await withFinalTags(
+      this.client,
+      { bucket: this.bucket, key: objectKey, versionId: out.VersionId },
+      out.Metadata,
+      signal,
     );
     return toObjectInfo(key, out, out.ContentLength ?? 0);
   }

@@ -5,9 +5,11 @@ import {
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
-import { StorageError, type Metadata } from "@mediagate/core";
+import { encodeMetadata, StorageError, type Metadata } from "@mediagate/core";
 import { Transform, type Readable, type TransformCallback } from "node:stream";
-import { MAX_COPY_BYTES, replaceMetadata } from "./metadata-replace.ts";
+import { describeCompleted, type FinalMetadataStorage } from "./describe-completed.ts";
+import { FINAL_MARKER_KEY, FINAL_MARKER_VALUE, markerFits } from "./final-tags.ts";
+import { MAX_COPY_BYTES } from "./metadata-replace.ts";
 import { MAX_PARTS, sendParts } from "./send-parts.ts";
 import { CLEANUP_TIMEOUT_MS, UploadRequests } from "./upload-requests.ts";
 
@@ -25,17 +27,24 @@ export interface StreamingUploadInput {
   contentType: string;
   contentDisposition: string | undefined;
   contentLength: number | undefined;
-  /** Already encoded for headers. */
+  /** What is known up front (decoded; encoded here for headers). */
   metadata: Metadata;
   /**
-   * The metadata to store once the body has ended, encoded; undefined when it is all known
-   * up front. Called once the body has ended and before the object is created (a single
-   * PutObject) or completed (multipart, which then re-describes the object with a copy).
+   * The whole metadata to store once the body has ended, merged and checked (decoded);
+   * undefined when it is all known up front. Called once the body has ended and before the
+   * object is created (a single PutObject) or completed (multipart, which then stores it
+   * in tags, or by copying the object: see `describeCompleted`).
    */
   finalMetadata: (() => Metadata) | undefined;
+  /** Where a multipart object's final metadata goes (default tags). */
+  finalMetadataStorage?: FinalMetadataStorage;
+  /** Told once when the store turns out to keep no tags; the write copies instead. */
+  onTaggingUnsupported?: () => void;
   partSize: number;
   queueSize: number;
   signal: AbortSignal;
+  /** How long a request that makes the object may still answer after the write stops. */
+  abortGraceMs: number;
   /** Overrides MAX_COPY_BYTES, for tests of the limit. */
   maxCopyBytes?: number;
   /** Told when an upload could not be cleaned up after a failure (the error is not lost). */
@@ -45,6 +54,8 @@ export interface StreamingUploadInput {
 export interface StreamingUploadResult {
   etag: string | undefined;
   size: number;
+  /** The final metadata is in the object's tags, not its own metadata. */
+  finalInTags: boolean;
 }
 
 /**
@@ -59,7 +70,7 @@ export function choosePartSize(configured: number, contentLength: number | undef
 function copyLimitError(key: string, maxBytes: number): StorageError {
   return new StorageError(
     "Unsupported",
-    `write "${key}": metadata known only at the end of the body (finalMetadata) is set by copying the object, which S3 allows up to ${maxBytes} bytes; this body is larger.`,
+    `write "${key}": with finalMetadataStorage "copy", metadata known only at the end of the body (finalMetadata) is set by copying the object, which S3 allows up to ${maxBytes} bytes; this body is larger.`,
     { operation: "write", key },
   );
 }
@@ -113,21 +124,26 @@ class ByteCounter extends Transform {
  */
 export async function streamingUpload(input: StreamingUploadInput): Promise<StreamingUploadResult> {
   const { client, bucket, key, signal } = input;
-  const requests = new UploadRequests(client);
-  const maxBytes = input.finalMetadata ? (input.maxCopyBytes ?? MAX_COPY_BYTES) : Infinity;
+  const requests = new UploadRequests(client, input.abortGraceMs);
+  const maxCopyBytes = input.maxCopyBytes ?? MAX_COPY_BYTES;
+  const storage = input.finalMetadataStorage ?? "tags";
+  // Only an explicit copy is bound by CopyObject's limit up front; tags have none.
+  const maxBytes = input.finalMetadata && storage === "copy" ? maxCopyBytes : Infinity;
   if (input.contentLength !== undefined && input.contentLength > maxBytes) {
     // Refused before any request: the copy that would set the metadata cannot happen.
     throw copyLimitError(input.callerKey, maxBytes);
   }
+  const headers = encodeMetadata(input.metadata);
+  const marked = input.finalMetadata !== undefined && storage === "tags" && markerFits(headers);
   const counter = new ByteCounter(input.contentLength, input.callerKey, maxBytes);
   let finalMetadata: Metadata | undefined;
   requests.beforeSend = (command) => {
     if (!input.finalMetadata) return;
     // Both are only ever sent once the body has ended: a single PutObject carries the final
     // metadata itself; for a multipart upload it is resolved (and may refuse the write)
-    // before completion, so a refusal leaves no object, and set by a copy after it.
+    // before completion, so a refusal leaves no object, and stored right after it.
     if (command instanceof PutObjectCommand) {
-      command.input.Metadata = input.finalMetadata();
+      command.input.Metadata = encodeMetadata(input.finalMetadata());
     } else if (command instanceof CompleteMultipartUploadCommand) {
       finalMetadata = input.finalMetadata();
     }
@@ -153,21 +169,30 @@ export async function streamingUpload(input: StreamingUploadInput): Promise<Stre
       key,
       contentType: input.contentType,
       contentDisposition: input.contentDisposition,
-      metadata: input.metadata,
+      metadata: marked ? { ...headers, [FINAL_MARKER_KEY]: FINAL_MARKER_VALUE } : headers,
       partSize: choosePartSize(input.partSize, input.contentLength),
       queueSize: input.queueSize,
       callerKey: input.callerKey,
     });
-    let etag = result.ETag;
-    if (finalMetadata !== undefined && !sameMetadata(finalMetadata, input.metadata)) {
+    // A request that made the object may have answered after the write was stopped.
+    if (requests.stopped) throw requests.stopReason;
+    let described = { etag: result.ETag, inTags: false };
+    if (finalMetadata !== undefined) {
       // Through `requests`, so an abort cancels it and a failure deletes the object below.
-      etag = await replaceMetadata(requests.client, {
+      described = await describeCompleted(requests.client, {
         bucket,
         key,
-        etag,
+        callerKey: input.callerKey,
+        etag: result.ETag,
+        versionId: result.VersionId,
+        size: counter.bytes,
         contentType: input.contentType,
         contentDisposition: input.contentDisposition,
-        metadata: finalMetadata,
+        start: input.metadata,
+        final: finalMetadata,
+        marked,
+        maxCopyBytes,
+        onTaggingUnsupported: () => input.onTaggingUnsupported?.(),
       }).catch((err: unknown) => {
         if (!replacedMeanwhile(err)) throw err;
         replaced = true;
@@ -177,8 +202,9 @@ export async function streamingUpload(input: StreamingUploadInput): Promise<Stre
           { operation: "write", key: input.callerKey, cause: err },
         );
       });
+      if (requests.stopped) throw requests.stopReason;
     }
-    return { etag, size: counter.bytes };
+    return { etag: described.etag, size: counter.bytes, finalInTags: described.inTags };
   } catch (err) {
     requests.stop(err);
     await requests.settled();
@@ -206,10 +232,12 @@ async function discard(input: StreamingUploadInput, requests: UploadRequests): P
     client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), options);
   try {
     if (uploadId === undefined) {
+      // The PUT answered (within the abort grace) and made the object: it is ours to delete.
+      if (requests.put) await deleteObject();
       // Briefly: the PUT most likely went unanswered because the store stalled, and then it
       // stored nothing and will not answer this either; when only the answer was lost, a
       // healthy store deletes in milliseconds.
-      if (requests.putUnanswered) {
+      else if (requests.putUnanswered) {
         await deleteObject({ abortSignal: AbortSignal.timeout(PUT_CLEANUP_TIMEOUT_MS) });
       }
       return;
@@ -239,11 +267,6 @@ function replacedMeanwhile(err: unknown): boolean {
   const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata
     ?.httpStatusCode;
   return status === 412 || status === 404;
-}
-
-function sameMetadata(a: Metadata, b: Metadata): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
 function errorName(err: unknown): string | undefined {

@@ -21,7 +21,9 @@ const freshKey = (name: string) => `abort-path/${++counter}/${name}`;
 
 beforeAll(async () => {
   server = await startServer();
-  adapter = adapterFor(server, { partSize: PART, queueSize: 2 });
+  // Requests the proxy never answers are cut off this long after the abort (see
+  // abort-race.test.ts for what the grace is for).
+  adapter = adapterFor(server, { partSize: PART, queueSize: 2, abortGraceMs: 200 });
 });
 afterAll(() => server.stop());
 
@@ -303,6 +305,7 @@ describe("when the abort itself fails", () => {
     const reported: { uploadId?: string; key: string; bucket: string }[] = [];
     const reporting = adapterFor(server, {
       partSize: PART,
+      abortGraceMs: 200,
       onCleanupFailure: (_error, upload) => reported.push(upload),
     });
     const partFault = server.proxy.injectFault({

@@ -1,4 +1,9 @@
-import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import {
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
 import { describeConformance } from "@mediagate/core/conformance";
 import type { S3TestServer } from "@mediagate/test-servers";
 import { S3Adapter } from "../src/index.ts";
@@ -32,6 +37,23 @@ describeConformance({
   missingBucket: () => adapterFor(server, { bucket: "no-such-bucket" }),
   prefixed: (prefix) => adapterFor(server, { prefix }),
   // Straight through the SDK: names the adapter itself would refuse.
+  // A write whose process died after its first part: an open multipart upload.
+  abandonedUploads: {
+    abandon: async (key) => {
+      const { UploadId } = await adapter.client.send(
+        new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }),
+      );
+      await adapter.client.send(
+        new UploadPartCommand({
+          Bucket: BUCKET,
+          Key: key,
+          UploadId,
+          PartNumber: 1,
+          Body: Buffer.alloc(1024, 1),
+        }),
+      );
+    },
+  },
   rawObjects: {
     put: async (name, bytes) => {
       await adapter.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: name, Body: bytes }));

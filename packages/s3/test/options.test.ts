@@ -23,6 +23,12 @@ describe("configuration is checked up front", () => {
     ["a fractional part size", { partSize: 5 * MiB + 0.5 }],
     ["a queue size of 0", { queueSize: 0 }],
     ["an unknown checksum mode", { checksum: "always" as S3AdapterOptions["checksum"] }],
+    ["an unknown retry mode", { retryMode: "eager" as S3AdapterOptions["retryMode"] }],
+    ["a negative abort grace", { abortGraceMs: -1 }],
+    [
+      "an unknown final metadata storage",
+      { finalMetadataStorage: "sidecar" as S3AdapterOptions["finalMetadataStorage"] },
+    ],
     ["a prefix with '..'", { prefix: "tenant/../other" }],
     ["a client together with an endpoint", { client: new S3Client({ region: "us-east-1" }) }],
   ];

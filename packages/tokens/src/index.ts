@@ -40,8 +40,11 @@ export interface VerifyOptions {
    * the list until every token minted with it has expired.
    */
   secrets: readonly string[];
-  /** The uid the upload claims; the token must have been minted for exactly this uid. */
-  uid: string;
+  /**
+   * The uid the upload claims; the token must have been minted for exactly this uid. Absent
+   * (the upload names none), the token's own uid is the uploader's.
+   */
+  uid: string | undefined;
   now?: number;
   /** Tolerated clock difference between the minting server and the gateway, in seconds. */
   clockSkewSeconds?: number;
@@ -98,7 +101,9 @@ export function verifyUploadToken(token: string, options: VerifyOptions): Verify
   if (claims.exp + (options.clockSkewSeconds ?? 30) <= (options.now ?? nowSeconds())) {
     return { ok: false, reason: "expired" };
   }
-  if (claims.uid !== options.uid) return { ok: false, reason: "wrong_uid" };
+  if (options.uid !== undefined && claims.uid !== options.uid) {
+    return { ok: false, reason: "wrong_uid" };
+  }
   return { ok: true, claims };
 }
 

@@ -20,6 +20,24 @@ describe("upload tokens", () => {
     });
   });
 
+  it("names its own uid when the upload names none, still checking signature and expiry", () => {
+    const token = mintUploadToken({ secret, uid: "5", ttlSeconds: 60, now });
+    expect(verifyUploadToken(token, { secrets: [secret], uid: undefined, now })).toEqual({
+      ok: true,
+      claims: { uid: "5", exp: now + 60 },
+    });
+    expect(verifyUploadToken(token, { secrets: [newSecret], uid: undefined, now })).toEqual({
+      ok: false,
+      reason: "bad_signature",
+    });
+    expect(verifyUploadToken(token, { secrets: [secret], uid: undefined, now: now + 100 })).toEqual(
+      {
+        ok: false,
+        reason: "expired",
+      },
+    );
+  });
+
   it("refuses expired tokens, allowing only the configured clock skew", () => {
     const token = mintUploadToken({ secret, uid: "1", ttlSeconds: 60, now });
     const check = (at: number) =>

@@ -1,23 +1,28 @@
 import type { Logger } from "pino";
-import type { GatewayConfig } from "../config/load.ts";
-import { sharedTokenAuthenticator, type Authenticator } from "./authenticator.ts";
+import type { AuthConfig } from "../config/load.ts";
+import {
+  acceptingEncodedTokens,
+  sharedTokenAuthenticator,
+  type Authenticator,
+} from "./authenticator.ts";
 import { signedTokenAuthenticator } from "./signed.ts";
 import { webhookAuthenticator } from "./webhook.ts";
 
 /** The authenticator AUTH_MODE selects. */
-export function createAuthenticator(
-  config: Pick<GatewayConfig, "authMode" | "authTokens" | "authSigningSecrets" | "authWebhook">,
-  logger: Logger,
-): Authenticator {
-  switch (config.authMode) {
+export function createAuthenticator(config: AuthConfig, logger: Logger): Authenticator {
+  return acceptingEncodedTokens(modeAuthenticator(config, logger));
+}
+
+function modeAuthenticator(config: AuthConfig, logger: Logger): Authenticator {
+  switch (config.mode) {
     case "tokens":
-      return sharedTokenAuthenticator(config.authTokens);
+      return sharedTokenAuthenticator(config.tokens);
     case "signed":
-      return signedTokenAuthenticator(config.authSigningSecrets);
+      return signedTokenAuthenticator(config.signingSecrets);
     case "webhook":
-      if (!config.authWebhook) throw new Error("AUTH_MODE=webhook needs AUTH_WEBHOOK_URL.");
-      return webhookAuthenticator(config.authWebhook, logger);
+      if (!config.webhook) throw new Error("AUTH_MODE=webhook needs AUTH_WEBHOOK_URL.");
+      return webhookAuthenticator(config.webhook, logger);
   }
 }
 
-export { authenticateOnce, type Authenticator, type AuthRequest } from "./authenticator.ts";
+export type { Authenticator, AuthRequest, AuthResult } from "./authenticator.ts";

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { WebhookConfig } from "../config/load.ts";
 import { HttpError } from "../http/errors.ts";
 import { AllowCache } from "./allow-cache.ts";
-import { unauthorized, type Authenticator } from "./authenticator.ts";
+import { allow, refuse, unauthorized, type Authenticator } from "./authenticator.ts";
 
 /** Statuses a proxy answers when the app's backend behind it is down, not when it says no. */
 const UNAVAILABLE_STATUSES = new Set([502, 503, 504]);
@@ -25,8 +25,8 @@ export function webhookAuthenticator(config: WebhookConfig, logger: Logger): Aut
   return {
     screen: (token) => (typeof token === "string" && token.length > 0 ? undefined : unauthorized()),
     async authenticate(request) {
-      const key = AllowCache.key(request.auth, request.uid);
-      if (cache.has(key)) return undefined;
+      const key = AllowCache.key(request.auth, request.uid ?? "");
+      if (cache.has(key)) return allow(request.uid);
       let status: number;
       try {
         const res = await fetch(config.url, {
@@ -45,17 +45,17 @@ export function webhookAuthenticator(config: WebhookConfig, logger: Logger): Aut
           { reason: err instanceof Error ? (err.cause ?? err).toString() : String(err) },
           "auth webhook unreachable",
         );
-        return unavailable(err);
+        return refuse(unavailable(err));
       }
       if (status >= 200 && status < 300) {
         cache.add(key);
-        return undefined;
+        return allow(request.uid);
       }
       if (UNAVAILABLE_STATUSES.has(status)) {
         logger.warn({ status }, "auth webhook unavailable");
-        return unavailable();
+        return refuse(unavailable());
       }
-      return unauthorized();
+      return refuse(unauthorized());
     },
   };
 }

@@ -3,51 +3,23 @@ import { isAbsolute, resolve } from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import type { z } from "zod";
 import { providers, type ProviderName, type StorageProvider } from "../storage/providers/index.ts";
-import type { RateLimitSettings } from "../ratelimit/limits.ts";
-import { gatewayEnvSchema, type AuthMode } from "./schema.ts";
+import type { PaceConfig } from "../upload/pace.ts";
+import { gatewayEnvSchema, type AuthMode, type GatewayEnv } from "./schema.ts";
 
 /** A configuration problem an operator fixes in the environment; printed as one line. */
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
-export interface GatewayConfig {
-  provider: StorageProvider;
-  /** The provider's own variables, parsed by its `env` schema. */
-  providerEnv: unknown;
-  createBucket: boolean;
-  /** Accepted upload tokens; empty when none were configured (main.ts generates one). */
-  authTokens: string[];
-  /** How uploads authenticate: AUTH_TOKENS, signed per-user tokens, or the app's webhook. */
-  authMode: AuthMode;
-  /** AUTH_SIGNING_SECRETS, newest first (signed mode). */
-  authSigningSecrets: string[];
-  /** The app's auth webhook (webhook mode). */
-  authWebhook: WebhookConfig | undefined;
-  /** Origin (and optional path) download URLs start with; derived per request when unset. */
-  publicBaseUrl: string | undefined;
-  trustProxy: boolean | number;
-  maxFileSize: number;
-  /** Media-type patterns uploads must match (`image/*`); undefined accepts any type. */
-  allowedTypes: string[] | undefined;
+export interface ServerConfig {
   port: number;
   host: string;
   logLevel: string;
   production: boolean;
+  trustProxy: boolean | number;
   headersTimeoutMs: number;
   idleTimeoutMs: number;
   shutdownTimeoutMs: number;
-  /** A storage write that makes no progress this long is given up (504). */
-  storageTimeoutMs: number;
-  spoolDir: string | undefined;
-  /** Bytes of parts spooled before their fields that this process holds at once. */
-  spoolMaxBytes: number;
-  downloadMode: "proxy" | "redirect" | "direct";
-  /** Lifetime of the signed URLs DOWNLOAD_MODE=redirect answers with, in whole seconds. */
-  redirectUrlTtlSeconds: number;
-  /** DOWNLOAD_MODE=direct: where objects are publicly readable, the key appended. */
-  publicObjectBaseUrl: string | undefined;
-  rateLimits: RateLimitSettings;
 }
 
 export interface WebhookConfig {
@@ -58,7 +30,78 @@ export interface WebhookConfig {
   cacheSize: number;
 }
 
+export interface AuthConfig {
+  mode: AuthMode;
+  /** Accepted upload tokens; empty when none were configured (main.ts generates one). */
+  tokens: string[];
+  /** AUTH_SIGNING_SECRETS, newest first (signed mode). */
+  signingSecrets: string[];
+  /** The app's auth webhook (webhook mode). */
+  webhook: WebhookConfig | undefined;
+}
+
+export interface UploadConfig {
+  maxFileSize: number;
+  /** Media-type patterns uploads must match (`image/*`); undefined accepts any type. */
+  allowedTypes: string[] | undefined;
+  /** A storage write that makes no progress this long is given up (504). */
+  storageTimeoutMs: number;
+  /** Where files that came before their fields wait, and how many bytes of them at once. */
+  spool: { dir: string | undefined; maxBytes: number };
+  /** Spool and temp files older than this belong to no live upload of any process. */
+  leftoverAgeMs: number;
+}
+
+export interface DownloadConfig {
+  mode: "proxy" | "redirect" | "direct";
+  /** Origin (and optional path) download URLs start with; derived per request when unset. */
+  publicBaseUrl: string | undefined;
+  /** Lifetime of the signed URLs DOWNLOAD_MODE=redirect answers with, in whole seconds. */
+  redirectTtlSeconds: number;
+  /** DOWNLOAD_MODE=direct: where objects are publicly readable, the key appended. */
+  publicObjectBaseUrl: string | undefined;
+}
+
+export interface BrowsersConfig {
+  /** CORS_ORIGINS; undefined answers no page on another origin. */
+  cors: { origins: string[] | "*" } | undefined;
+}
+
+export interface LimitsConfig extends PaceConfig {
+  /** Open connections per client address; undefined behind a trusted proxy or when 0. */
+  connectionsPerAddress: number | undefined;
+  /** Uploads per minute per mesibo uid (counted once the token checks out). */
+  uploadsPerUid: number | undefined;
+  /** Upload requests per minute per client address. */
+  uploadsPerIp: number | undefined;
+  /** Download requests per minute per client address. */
+  downloadsPerIp: number | undefined;
+  /** redis:// URL shared by every gateway instance; in-process counting without it. */
+  redisUrl: string | undefined;
+}
+
+export interface StorageConfig {
+  provider: StorageProvider;
+  /** The provider's own variables, parsed by its `env` schema. */
+  env: unknown;
+  createBucket: boolean;
+}
+
+/** The whole configuration, parsed once; each part goes whole to the code that uses it. */
+export interface GatewayConfig {
+  server: ServerConfig;
+  auth: AuthConfig;
+  upload: UploadConfig;
+  download: DownloadConfig;
+  browsers: BrowsersConfig;
+  limits: LimitsConfig;
+  storage: StorageConfig;
+}
+
 type Env = Record<string, string | undefined>;
+
+/** MIN_UPLOAD_RATE is averaged over a minute: a mobile link may stall for seconds. */
+const UPLOAD_RATE_WINDOW_MS = 60_000;
 
 /**
  * SPOOL_MAX_BYTES when unset: room for ten files at the default MAX_FILE_SIZE, and never less
@@ -91,6 +134,8 @@ function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
     .join("; ");
 }
 
+const invalid = (sentence: string) => new ConfigError(`Invalid configuration: ${sentence}`);
+
 /**
  * Validates the whole configuration: the gateway's variables, then the selected provider's.
  * Throws ConfigError naming every bad variable. Relative paths resolve against `baseDir`.
@@ -110,42 +155,74 @@ export function loadConfig(rawEnv: Env, baseDir: string): GatewayConfig {
   const providerEnv = provider?.env.safeParse(env);
   const issues = [...(base.error?.issues ?? []), ...(providerEnv?.error?.issues ?? [])];
   if (!base.success || !provider || !providerEnv?.success || issues.length > 0) {
-    throw new ConfigError(`Invalid configuration: ${describeIssues(issues)}`);
+    throw invalid(describeIssues(issues));
   }
   const g = base.data;
-  const production = g.NODE_ENV === "production";
-  checkAuthMode(g);
-  if (g.AUTH_MODE === "tokens" && !g.AUTH_TOKENS && production) {
-    throw new ConfigError(
-      "Invalid configuration: AUTH_TOKENS is required when NODE_ENV=production (comma-separated upload tokens)",
-    );
-  }
-  if (g.DOWNLOAD_MODE === "direct" && !g.PUBLIC_OBJECT_BASE_URL) {
-    throw new ConfigError(
-      "Invalid configuration: PUBLIC_OBJECT_BASE_URL is required when DOWNLOAD_MODE=direct (the public bucket or CDN URL objects are read from)",
-    );
-  }
-  if (g.DOWNLOAD_MODE !== "direct" && g.PUBLIC_OBJECT_BASE_URL) {
-    throw new ConfigError(
-      "Invalid configuration: PUBLIC_OBJECT_BASE_URL is only used with DOWNLOAD_MODE=direct (unset it, or set DOWNLOAD_MODE=direct)",
-    );
-  }
-  const spoolMaxBytes = g.SPOOL_MAX_BYTES ?? Math.max(DEFAULT_SPOOL_MAX_BYTES, g.MAX_FILE_SIZE);
-  if (spoolMaxBytes < g.MAX_FILE_SIZE) {
-    throw new ConfigError(
-      "Invalid configuration: SPOOL_MAX_BYTES must be at least MAX_FILE_SIZE (a file that arrives before its fields could never be accepted)",
-    );
-  }
   const absolute = (path: string) => (isAbsolute(path) ? path : resolve(baseDir, path));
   return {
-    provider,
-    providerEnv: resolveRelativePaths(providerEnv.data, absolute),
-    // A local folder is safe to create; a cloud bucket is an operator's decision.
-    createBucket: g.STORAGE_CREATE_BUCKET ?? provider.name === "fs",
-    authTokens: g.AUTH_TOKENS ?? [],
-    authMode: g.AUTH_MODE,
-    authSigningSecrets: g.AUTH_SIGNING_SECRETS ?? [],
-    authWebhook: g.AUTH_WEBHOOK_URL
+    server: serverSection(g),
+    auth: authSection(g),
+    upload: uploadSection(g, absolute),
+    download: downloadSection(g),
+    browsers: { cors: g.CORS_ORIGINS ? { origins: g.CORS_ORIGINS } : undefined },
+    limits: {
+      connectionsPerAddress:
+        g.TRUST_PROXY !== false || g.MAX_CONNECTIONS_PER_IP === 0
+          ? undefined
+          : g.MAX_CONNECTIONS_PER_IP,
+      maxUploadsPerAddress: g.MAX_UPLOADS_PER_IP,
+      minBytesPerSecond: g.MIN_UPLOAD_RATE,
+      rateWindowMs: UPLOAD_RATE_WINDOW_MS,
+      fieldsTimeoutMs: g.FIELDS_TIMEOUT,
+      uploadsPerUid: g.RATE_LIMIT_UPLOADS_PER_MINUTE,
+      uploadsPerIp: g.RATE_LIMIT_IP_PER_MINUTE,
+      downloadsPerIp: g.RATE_LIMIT_DOWNLOADS_PER_MINUTE,
+      redisUrl: g.REDIS_URL,
+    },
+    storage: {
+      provider,
+      env: resolveRelativePaths(providerEnv.data, absolute),
+      // A local folder is safe to create; a cloud bucket is an operator's decision.
+      createBucket: g.STORAGE_CREATE_BUCKET ?? provider.name === "fs",
+    },
+  };
+}
+
+function serverSection(g: GatewayEnv): ServerConfig {
+  return {
+    port: g.PORT,
+    host: g.HOST,
+    logLevel: g.LOG_LEVEL,
+    production: g.NODE_ENV === "production",
+    trustProxy: g.TRUST_PROXY,
+    headersTimeoutMs: g.HEADERS_TIMEOUT,
+    idleTimeoutMs: g.IDLE_TIMEOUT,
+    shutdownTimeoutMs: g.SHUTDOWN_TIMEOUT,
+  };
+}
+
+/** Each mode needs its own variable, and a variable of another mode is a likely mistake. */
+function authSection(g: GatewayEnv): AuthConfig {
+  const needs: Record<AuthMode, [string, unknown]> = {
+    tokens: ["AUTH_TOKENS", true],
+    signed: ["AUTH_SIGNING_SECRETS", g.AUTH_SIGNING_SECRETS],
+    webhook: ["AUTH_WEBHOOK_URL", g.AUTH_WEBHOOK_URL],
+  };
+  const [required, value] = needs[g.AUTH_MODE];
+  if (!value) throw invalid(`${required} is required when AUTH_MODE=${g.AUTH_MODE}`);
+  if (g.AUTH_MODE !== "tokens" && g.AUTH_TOKENS) {
+    throw invalid(`AUTH_TOKENS is only used with AUTH_MODE=tokens (AUTH_MODE is ${g.AUTH_MODE})`);
+  }
+  if (g.AUTH_MODE === "tokens" && !g.AUTH_TOKENS && g.NODE_ENV === "production") {
+    throw invalid(
+      "AUTH_TOKENS is required when NODE_ENV=production (comma-separated upload tokens)",
+    );
+  }
+  return {
+    mode: g.AUTH_MODE,
+    tokens: g.AUTH_TOKENS ?? [],
+    signingSecrets: g.AUTH_SIGNING_SECRETS ?? [],
+    webhook: g.AUTH_WEBHOOK_URL
       ? {
           url: g.AUTH_WEBHOOK_URL,
           timeoutMs: g.AUTH_WEBHOOK_TIMEOUT,
@@ -153,50 +230,42 @@ export function loadConfig(rawEnv: Env, baseDir: string): GatewayConfig {
           cacheSize: g.AUTH_WEBHOOK_CACHE_SIZE,
         }
       : undefined,
-    publicBaseUrl: g.PUBLIC_BASE_URL,
-    trustProxy: g.TRUST_PROXY,
-    maxFileSize: g.MAX_FILE_SIZE,
-    allowedTypes: g.ALLOWED_TYPES,
-    port: g.PORT,
-    host: g.HOST,
-    logLevel: g.LOG_LEVEL,
-    production,
-    headersTimeoutMs: g.HEADERS_TIMEOUT,
-    idleTimeoutMs: g.IDLE_TIMEOUT,
-    shutdownTimeoutMs: g.SHUTDOWN_TIMEOUT,
-    storageTimeoutMs: g.STORAGE_TIMEOUT,
-    spoolDir: g.SPOOL_DIR && absolute(g.SPOOL_DIR),
-    spoolMaxBytes,
-    downloadMode: g.DOWNLOAD_MODE,
-    redirectUrlTtlSeconds: Math.ceil(g.REDIRECT_URL_TTL / 1000),
-    publicObjectBaseUrl: g.PUBLIC_OBJECT_BASE_URL,
-    rateLimits: {
-      uploadsPerUid: g.RATE_LIMIT_UPLOADS_PER_MINUTE,
-      uploadsPerIp: g.RATE_LIMIT_IP_PER_MINUTE,
-      downloadsPerIp: g.RATE_LIMIT_DOWNLOADS_PER_MINUTE,
-      redisUrl: g.REDIS_URL,
-    },
   };
 }
 
-/** Each mode needs its own variable, and a variable of another mode is a likely mistake. */
-function checkAuthMode(g: z.output<ReturnType<typeof gatewayEnvSchema>>): void {
-  const needs: Record<AuthMode, [string, unknown]> = {
-    tokens: ["AUTH_TOKENS", true],
-    signed: ["AUTH_SIGNING_SECRETS", g.AUTH_SIGNING_SECRETS],
-    webhook: ["AUTH_WEBHOOK_URL", g.AUTH_WEBHOOK_URL],
+function uploadSection(g: GatewayEnv, absolute: (path: string) => string): UploadConfig {
+  const maxBytes = g.SPOOL_MAX_BYTES ?? Math.max(DEFAULT_SPOOL_MAX_BYTES, g.MAX_FILE_SIZE);
+  if (maxBytes < g.MAX_FILE_SIZE) {
+    throw invalid(
+      "SPOOL_MAX_BYTES must be at least MAX_FILE_SIZE (a file that arrives before its fields could never be accepted)",
+    );
+  }
+  return {
+    maxFileSize: g.MAX_FILE_SIZE,
+    allowedTypes: g.ALLOWED_TYPES,
+    storageTimeoutMs: g.STORAGE_TIMEOUT,
+    spool: { dir: g.SPOOL_DIR && absolute(g.SPOOL_DIR), maxBytes },
+    leftoverAgeMs: g.LEFTOVER_AGE,
   };
-  const [required, value] = needs[g.AUTH_MODE];
-  if (!value) {
-    throw new ConfigError(
-      `Invalid configuration: ${required} is required when AUTH_MODE=${g.AUTH_MODE}`,
+}
+
+function downloadSection(g: GatewayEnv): DownloadConfig {
+  if (g.DOWNLOAD_MODE === "direct" && !g.PUBLIC_OBJECT_BASE_URL) {
+    throw invalid(
+      "PUBLIC_OBJECT_BASE_URL is required when DOWNLOAD_MODE=direct (the public bucket or CDN URL objects are read from)",
     );
   }
-  if (g.AUTH_MODE !== "tokens" && g.AUTH_TOKENS) {
-    throw new ConfigError(
-      `Invalid configuration: AUTH_TOKENS is only used with AUTH_MODE=tokens (AUTH_MODE is ${g.AUTH_MODE})`,
+  if (g.DOWNLOAD_MODE !== "direct" && g.PUBLIC_OBJECT_BASE_URL) {
+    throw invalid(
+      "PUBLIC_OBJECT_BASE_URL is only used with DOWNLOAD_MODE=direct (unset it, or set DOWNLOAD_MODE=direct)",
     );
   }
+  return {
+    mode: g.DOWNLOAD_MODE,
+    publicBaseUrl: g.PUBLIC_BASE_URL,
+    redirectTtlSeconds: Math.ceil(g.REDIRECT_URL_TTL / 1000),
+    publicObjectBaseUrl: g.PUBLIC_OBJECT_BASE_URL,
+  };
 }
 
 /** FS_ROOT and other `*_ROOT`/`*_FILE` paths are relative to where the operator started us. */

@@ -1,4 +1,3 @@
-import { pipeline } from "node:stream/promises";
 import type { Request, Response } from "express";
 import { Router } from "express";
 import {
@@ -23,6 +22,23 @@ export interface DownloadRouteOptions {
 }
 
 const notFound = () => new HttpError("NOT_FOUND", "No such file.");
+const corrupted = () =>
+  new HttpError("INTERNAL", "The stored file is damaged and cannot be served.");
+
+/**
+ * Whether the object is as long as the gateway counted at upload (its `size` metadata). A
+ * write cut short that still landed (a backend racing a cancelled write) must never be
+ * served as if whole; objects without the record (written by other tools) are served.
+ */
+function wholeAsRecorded(info: ObjectInfo, req: Request): boolean {
+  const recorded = info.metadata.size;
+  if (recorded === undefined || Number(recorded) === info.size) return true;
+  req.log.error(
+    { key: info.key, size: info.size, recorded: Number(recorded) },
+    "refused to serve an object whose size differs from the size recorded at upload",
+  );
+  return false;
+}
 
 /** GET and HEAD at the URLs uploads return. */
 export function downloadRouter({ storage, redirect }: DownloadRouteOptions): Router {
@@ -93,22 +109,26 @@ export function downloadRouter({ storage, redirect }: DownloadRouteOptions): Rou
       throw unsatisfiable(info.size, err);
     }
     const { info, body } = result;
-    if (answeredNotModified(req, res, info)) {
+    if (answeredNotModified(req, res, info) || !wholeAsRecorded(info, req)) {
       body.destroy();
+      if (!res.headersSent) throw corrupted();
       return;
     }
     sendHeaders(res, info, result.range);
-    try {
-      await pipeline(body, res);
-    } catch (err) {
+    // pipe rather than pipeline: a response already carries the logger's, the lifecycle's
+    // and the server's listeners, and pipeline's would pass Node's warning threshold.
+    body.once("error", (err) => {
       // The status line is gone; a cut connection is the only honest signal left.
       if (!closed.signal.aborted) req.log.warn({ err, key }, "download interrupted");
-    }
+      res.destroy();
+    });
+    body.pipe(res);
   };
 
   const head = async (req: Request, res: Response) => {
     const key = keyOf(req);
     const info = await stat(storage, key);
+    if (!wholeAsRecorded(info, req)) throw corrupted();
     if (answeredNotModified(req, res, info)) return;
     const range = requestedRange(req, info);
     let resolved: ResolvedRange | undefined;

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from "express";
 import { isStorageError } from "@mediagate/core";
-import type { Logger } from "pino";
+import { noteRefusal } from "./logging.ts";
 
 /**
  * Every error code the gateway answers with, and its HTTP status. Codes are part of the API:
@@ -22,12 +22,16 @@ export const ERROR_STATUS = {
   UNAUTHORIZED: 401,
   TOKEN_EXPIRED: 401,
   NOT_FOUND: 404,
+  UPLOAD_TOO_SLOW: 408,
+  FIELDS_TIMEOUT: 408,
   FILE_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RANGE_NOT_SATISFIABLE: 416,
   RATE_LIMITED: 429,
+  TOO_MANY_UPLOADS: 429,
   INTERNAL: 500,
   STORAGE_UNAVAILABLE: 503,
+  STORAGE_FULL: 507,
   STORAGE_TIMEOUT: 504,
   UPLOAD_ABORTED: 503,
   SHUTTING_DOWN: 503,
@@ -89,6 +93,10 @@ export function toHttpError(err: unknown, context: { parsing?: boolean } = {}): 
           "The storage backend is unavailable; try again later.",
           { cause: err },
         );
+      case "Full":
+        return new HttpError("STORAGE_FULL", "The storage backend is full; try again later.", {
+          cause: err,
+        });
       case "Aborted":
         return new HttpError("UPLOAD_ABORTED", "The upload was interrupted; try again.", {
           cause: err,
@@ -137,18 +145,23 @@ export function sendError(res: Response, error: HttpError): void {
   res.json(body);
 }
 
-/** Express's final error handler: JSON always, never its HTML page. */
-export function errorHandler(logger: Logger) {
+/**
+ * Express's final error handler: JSON always, never its HTML page. It writes no log line of
+ * its own: the refusal rides on the request's one line (http/logging.ts), a 5xx with its
+ * cause, unless the client had already left (then it is an abort, not our failure).
+ */
+export function errorHandler() {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const error = toHttpError(err);
-    const log = (req as Request & { log?: Logger }).log ?? logger;
-    if (error.status >= 500)
-      log.error({ err: error.cause ?? err, code: error.code }, error.message);
-    else
-      log.info(
-        { code: error.code, reason: (error.cause as Error | undefined)?.message },
-        error.message,
-      );
+    const clientGone = req.socket.destroyed || res.destroyed;
+    noteRefusal(res, {
+      code: error.code,
+      reason: error.status >= 500 ? error.message : (error.cause as Error | undefined)?.message,
+    });
+    if (error.status >= 500 && !clientGone) {
+      const cause = error.cause ?? err;
+      (res as Response & { err?: Error }).err = cause instanceof Error ? cause : error;
+    }
     sendError(res, error);
   };
 }

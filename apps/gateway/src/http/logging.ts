@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pino, type DestinationStream, type Logger } from "pino";
 import { pinoHttp } from "pino-http";
+import type { UploadLogEntry } from "../upload/route.ts";
 
 /**
  * One JSON line per event. The request serializer below names exactly what is logged about
@@ -30,25 +31,48 @@ export function requestId(req: IncomingMessage): string {
   return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-/** What an answered upload stored, carried by its request's completion line. */
-export interface StoredUpload {
-  key: string;
-  size: number;
-  sha256: string;
-  via: "storage" | "spool";
+/** What a refusal was, for the request's one log line. */
+export interface RefusalLogEntry {
+  code: string;
+  reason?: string | undefined;
 }
 
-const storedUploads = new WeakMap<ServerResponse, StoredUpload>();
+type Locals = { upload?: UploadLogEntry; refusal?: RefusalLogEntry };
+type WithLocals = ServerResponse & { locals?: Locals };
+
+function locals(res: ServerResponse): Locals {
+  const withLocals = res as WithLocals;
+  withLocals.locals ??= {};
+  return withLocals.locals;
+}
+
+/** Names what an upload stored on its request's one log line (in Express's res.locals). */
+export function noteUpload(res: ServerResponse, upload: UploadLogEntry): void {
+  locals(res).upload = upload;
+}
+
+/** Names why a request was refused on its one log line, instead of a line of its own. */
+export function noteRefusal(res: ServerResponse, refusal: RefusalLogEntry): void {
+  locals(res).refusal = refusal;
+}
+
+/** Status logged for a request whose answer never fully reached the client (nginx's 499). */
+export const CLIENT_CLOSED = 499;
+
+/** Whether the answer was handed over whole; otherwise the client left first. */
+const answered = (res: ServerResponse) => res.writableFinished;
+
+/** Where the client was when it left: still sending, waiting for us, or reading the answer. */
+function abortStage(req: IncomingMessage, res: ServerResponse): string {
+  if (!req.complete) return "sending the body";
+  return res.headersSent ? "reading the answer" : "waiting for the answer";
+}
 
 /**
- * Names the object an upload stored on the request's one log line, rather than on a line of
- * its own: a second line doubled the logging work of the busiest route, and the two had to
- * be joined by request id anyway.
+ * pino-http's line for each request, the only line a request gets: what an upload stored or
+ * why it was refused rides on it (res.locals), a 5xx carries its cause (res.err), and a
+ * client that left is logged at info with status 499 and the stage it left at, never as 200.
  */
-export function logStoredUpload(res: ServerResponse, upload: StoredUpload): void {
-  storedUploads.set(res, upload);
-}
-
 export function httpLogger(logger: Logger) {
   return pinoHttp({
     logger,
@@ -57,17 +81,30 @@ export function httpLogger(logger: Logger) {
       res.setHeader("X-Request-Id", id);
       return id;
     },
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : "info"),
-    customSuccessObject: (_req, res, fields: object) => {
-      const upload = storedUploads.get(res);
-      return upload ? { ...fields, upload } : fields;
+    customLogLevel: (_req, res, err) => {
+      if (!answered(res)) return "info";
+      return err || res.statusCode >= 500 ? "error" : "info";
+    },
+    customSuccessObject: (req, res, fields: object) => {
+      const { upload, refusal } = (res as WithLocals).locals ?? {};
+      return {
+        ...fields,
+        ...(upload && { upload }),
+        ...(refusal && { refusal }),
+        ...(!answered(res) && { abortedWhile: abortStage(req, res) }),
+      };
+    },
+    customErrorObject: (_req, res, _err, fields: object) => {
+      const { refusal } = (res as WithLocals).locals ?? {};
+      return { ...fields, ...(refusal && { refusal }) };
     },
     customSuccessMessage: (_req, res) => {
-      if (!storedUploads.has(res)) return "request completed";
-      // The route removes an object whose URL never reached the client (see route.ts).
-      return res.writableFinished
-        ? "upload stored"
-        : "upload removed: the client left before the answer";
+      const { upload } = (res as WithLocals).locals ?? {};
+      if (!answered(res)) {
+        // The route removes an object whose URL never reached the client (see route.ts).
+        return upload ? "upload removed: the client left before the answer" : "request aborted";
+      }
+      return upload ? "upload stored" : "request completed";
     },
     wrapSerializers: false,
     serializers: {
@@ -84,7 +121,7 @@ export function httpLogger(logger: Logger) {
       },
       res: (res: ServerResponse & { raw?: ServerResponse }) => {
         const raw = res.raw ?? res;
-        return { statusCode: raw.statusCode };
+        return { statusCode: answered(raw) ? raw.statusCode : CLIENT_CLOSED };
       },
     },
   });

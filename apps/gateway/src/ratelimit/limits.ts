@@ -1,17 +1,7 @@
 import type { Logger } from "pino";
 import type { Redis } from "ioredis";
+import type { LimitsConfig } from "../config/load.ts";
 import { createRateLimit, type RateLimit } from "./limiter.ts";
-
-export interface RateLimitSettings {
-  /** Uploads per minute per mesibo uid (counted once the token checks out). */
-  uploadsPerUid: number | undefined;
-  /** Upload requests per minute per client address. */
-  uploadsPerIp: number | undefined;
-  /** Download requests per minute per client address. */
-  downloadsPerIp: number | undefined;
-  /** redis:// URL shared by every gateway instance; in-process counting without it. */
-  redisUrl: string | undefined;
-}
 
 /** The configured limits (each absent when not configured) and how to release them. */
 export interface RateLimits {
@@ -23,7 +13,7 @@ export interface RateLimits {
 
 /** Builds the limits; connects to Redis (lazily, in the background) only when one is set. */
 export async function createRateLimits(
-  settings: RateLimitSettings,
+  settings: LimitsConfig,
   logger: Logger,
 ): Promise<RateLimits> {
   const wanted = {

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from "express";
 import { HttpError } from "../http/errors.ts";
+import type { UploadHook } from "../upload/store.ts";
 import type { Admission, RateLimit } from "./limiter.ts";
 
 /** The 429 a refused request answers with; Retry-After says when the window reopens. */
@@ -24,5 +25,17 @@ export function limitByClientAddress(limit: RateLimit | undefined, what: string)
       res.set("Connection", "close");
       next(rateLimited(admission, what));
     }, next);
+  };
+}
+
+/** The per-uid limit as a store-step hook: counted once the token checks out, before storage. */
+export function uidRateLimitHook(limit: RateLimit): UploadHook {
+  return {
+    async admit(upload) {
+      // Without a uid there is nobody to count; the per-address limit still applies.
+      if (upload.fields.uid === undefined) return;
+      const admission = await limit.consume(upload.fields.uid);
+      if (!admission.allowed) throw rateLimited(admission, "uploads for this uid");
+    },
   };
 }

@@ -2,15 +2,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import type { Express } from "express";
 import type { Logger } from "pino";
+import type { ServerConfig } from "../config/load.ts";
 import type { Lifecycle } from "./lifecycle.ts";
-
-export interface ServerOptions {
-  port: number;
-  host: string;
-  headersTimeoutMs: number;
-  idleTimeoutMs: number;
-  shutdownTimeoutMs: number;
-}
+import { lingerOnClose } from "./linger.ts";
+import {
+  capConnections,
+  connectionsFor,
+  openFileLimit,
+  type ConnectionCaps,
+} from "./connection-caps.ts";
 
 export interface RunningServer {
   server: Server;
@@ -35,8 +35,9 @@ const ABORT_GRACE_MS = 10_000;
 export async function startServer(
   app: Express,
   lifecycle: Lifecycle,
-  options: ServerOptions,
+  options: ServerConfig,
   logger: Logger,
+  caps: ConnectionCaps = { perAddress: undefined, total: connectionsFor(openFileLimit()) },
 ): Promise<RunningServer> {
   const server = createServer(
     {
@@ -46,10 +47,31 @@ export async function startServer(
       // How often Node enforces headersTimeout; its 30 s default would let a short timeout
       // run up to 30 s late.
       connectionsCheckingInterval: Math.max(250, Math.min(options.headersTimeoutMs / 4, 5000)),
+      // Node answers a request without Host with an empty 400; the app answers it in JSON.
+      requireHostHeader: false,
     },
     app,
   );
+  // Before the other connection listeners: a shed connection is never served.
+  capConnections(server, caps, logger);
   const current = currentRequests(server);
+  const latest = new WeakMap<Socket, IncomingMessage>();
+  server.on("request", (req: IncomingMessage) => latest.set(req.socket, req));
+  server.on("connection", (socket: Socket) => lingerOnClose(socket, () => latest.get(socket)));
+  // Node answers an Expect it does not know with an empty 417; this is the same, in JSON.
+  server.on("checkExpectation", (_req: IncomingMessage, res: ServerResponse) => {
+    const body = JSON.stringify({
+      result: false,
+      error: { code: "BAD_REQUEST", message: "Only Expect: 100-continue is supported." },
+    });
+    res.writeHead(417, {
+      "Content-Type": "application/json; charset=utf-8",
+      "Content-Length": Buffer.byteLength(body),
+      "Cache-Control": "no-store",
+      Connection: "close",
+    });
+    res.end(body);
+  });
   server.setTimeout(options.idleTimeoutMs, (socket: Socket) => {
     if (waitingOnUs(current.get(socket))) {
       // The silence is the gateway's: it holds the body back while storage catches up, or

@@ -1,115 +1,56 @@
-import { randomBytes } from "node:crypto";
 import type { Request } from "express";
-import type { ObjectInfo, StorageAdapter } from "@mediagate/core";
-import { adapterStorage, type IncomingFile, type StoredFileInfo } from "@mediagate/core/multer";
-import { authenticateOnce, type Authenticator } from "../auth/authenticator.ts";
+import { watchPart, type IncomingFile } from "@mediagate/core/multer";
+import type { Authenticator } from "../auth/authenticator.ts";
 import { HttpError } from "../http/errors.ts";
 import type { Lifecycle } from "../server/lifecycle.ts";
-import { normalizeContentType } from "./content-type.ts";
-import { decideContentType, peekStream } from "./sniff.ts";
+import { cutUpload } from "./pace.ts";
 import { checkFields, type UploadFields } from "./fields.ts";
-import { newObjectKey } from "./keys.ts";
-import { contentMetadata, objectMetadata } from "./metadata.ts";
-import { storedDisposition } from "./disposition.ts";
-import { readableProbe, watchForStall, type StallWatch } from "./stall-watch.ts";
+import type { Spool, SpooledFile } from "./spool.ts";
+import type { StoreStep, StoredUpload } from "./store.ts";
 
-/** A file part streamed straight into storage: its fields had all arrived and checked out. */
-export interface StoredPart {
-  via: "storage";
-  key: string;
-  size: number;
-  sha256: string;
-  object: ObjectInfo;
-  fields: UploadFields;
-}
+/** What the engine made of the form's one file part; multer merges it into `req.files[0]`. */
+export type ReceivedPart = { size: number } &
+  /** Its fields had all arrived and checked out: it streamed through the store step. */
+  (
+    | { via: "storage"; stored: StoredUpload; checked: { auth: string; fields: UploadFields } }
+    /** It came before its fields: parked on local disk until they authenticate it. */
+    | { via: "spool"; spooled: SpooledFile }
+  );
 
-/** A file part that came before its fields, parked on local disk until they authenticate. */
-export interface SpooledPart {
-  via: "spool";
-  spoolKey: string;
-  size: number;
-  sha256: string;
-}
-
-export type ReceivedFile = IncomingFile & (StoredPart | SpooledPart);
-
-export interface UploadEngineOptions {
-  storage: StorageAdapter;
-  /** Local-disk store for parts that arrive before the fields that authenticate them. */
-  spool: StorageAdapter;
-  authenticator: Authenticator;
-  allowedTypes: readonly string[] | undefined;
-  /** Shutdown coordination: aborts in-flight writes at the deadline and waits for them. */
-  lifecycle: Pick<Lifecycle, "signal" | "beginWork">;
-  /**
-   * Last word on authenticated fields before the file goes to storage (the per-uid rate
-   * limit): resolves with the error to refuse with, or undefined to go ahead.
-   */
-  admit?: (fields: UploadFields) => Promise<HttpError | undefined>;
-  /** A write into storage that makes no progress this long is given up (STORAGE_TIMEOUT). */
-  storageTimeoutMs?: number;
-}
-
-/** Where spooled parts are kept in the spool store. */
-export const SPOOL_PREFIX = "spool/";
+export type ReceivedFile = IncomingFile & ReceivedPart;
 
 type Callback<T> = (error: Error | null, info?: T) => void;
 
+export interface UploadEngineOptions {
+  store: StoreStep;
+  spool: Spool;
+  /** Screens the token as soon as it is there, before a byte is spooled. */
+  authenticator: Pick<Authenticator, "screen">;
+  lifecycle: Pick<Lifecycle, "signal" | "beginWork">;
+  fieldsTimeoutMs: number;
+}
+
 /**
- * multer storage engine for the upload route. When a file part arrives, the fields received
+ * The upload route's multer storage engine. When the file part arrives, the fields received
  * so far decide where it goes:
- * - all present and valid (the token checks out): streamed into storage;
- * - a present field is wrong (bad token, bad uid…): refused at once, nothing stored;
- * - some not arrived yet: spooled to local disk (bounded by the size limit, and with every
- *   other spooled part by SPOOL_MAX_BYTES, see spool-budget.ts), because no unauthenticated
- *   byte may reach storage. The route uploads it once the fields check out.
+ * - all present and well-formed: through the store step (which authenticates) into storage;
+ * - a present field is wrong (bad token, bad uid…): refused at once, nothing kept;
+ * - some not arrived yet: spooled, because no unauthenticated byte may reach storage; the
+ *   route feeds the spooled file to the same store step once the fields are in.
+ * Everything about a part travels in multer's file object; the engine keeps no state.
  */
 export class UploadEngine {
   readonly #options: UploadEngineOptions;
-  readonly #direct;
-  readonly #spool;
-  /** The fields each directly stored part was checked against, for its metadata. */
-  readonly #fields = new WeakMap<IncomingFile, UploadFields>();
-  /** The type each directly stored part was found to be (its first bytes, ALLOWED_TYPES). */
-  readonly #types = new WeakMap<IncomingFile, string>();
-  /** The stall watch of each request's direct write (one file per request). */
-  readonly #stallWatches = new WeakMap<Request, StallWatch>();
 
   constructor(options: UploadEngineOptions) {
     this.#options = options;
-    const signal = () => options.lifecycle.signal;
-    this.#direct = adapterStorage<Request>({
-      adapter: options.storage,
-      signal: (req) => {
-        const watch = this.#stallWatches.get(req);
-        return watch ? AbortSignal.any([options.lifecycle.signal, watch.signal]) : signal();
-      },
-      key: (_req, file) => newObjectKey(file.originalname),
-      writeOptions: (_req, file) => {
-        const fields = this.#fields.get(file);
-        if (!fields) throw new Error("a part reached storage without checked fields");
-        const contentType = this.#types.get(file) ?? normalizeContentType(file.mimetype);
-        const metadata = objectMetadata(fields, file.originalname);
-        return {
-          contentType,
-          contentDisposition: storedDisposition(contentType, metadata),
-          metadata,
-        };
-      },
-      finalMetadata: (_req, _file, content) => contentMetadata(content),
-    });
-    this.#spool = adapterStorage<Request>({
-      adapter: options.spool,
-      signal,
-      key: () => `${SPOOL_PREFIX}${randomBytes(16).toString("hex")}`,
-      writeOptions: () => ({}),
-    });
   }
 
-  _handleFile(req: Request, file: IncomingFile, done: Callback<StoredPart | SpooledPart>): void {
-    const endWork = this.#options.lifecycle.beginWork();
-    const callback: Callback<StoredPart | SpooledPart> = (err, info) => {
-      endWork();
+  _handleFile(req: Request, file: IncomingFile, done: Callback<ReceivedPart>): void {
+    const { store, spool, lifecycle } = this.#options;
+    const part = watchPart(req, file.stream, lifecycle.signal);
+    const callback: Callback<ReceivedPart> = (err, info) => {
+      part.dispose();
       done(err, info);
     };
     const check = checkFields(req.body as Record<string, unknown>, this.#options.authenticator, {
@@ -117,93 +58,75 @@ export class UploadEngine {
     });
     if (check.state === "invalid") return callback(check.error);
     if (check.state === "incomplete") {
-      return this.#spool._handleFile(req, file, (err, info) =>
-        err || !info
-          ? callback(err ?? new Error("spool stored nothing"))
-          : callback(null, {
-              via: "spool",
-              spoolKey: info.key,
-              size: info.size,
-              sha256: info.sha256,
-            }),
-      );
+      const endWork = lifecycle.beginWork();
+      spool
+        .write(file.stream, part.signal)
+        .then(
+          (spooled) => {
+            this.#awaitFields(req);
+            callback(null, { via: "spool", spooled, size: spooled.size });
+          },
+          (err: unknown) => callback(asError(err)),
+        )
+        .finally(endWork);
+      return;
     }
-    this.#fields.set(file, check.fields);
-    const store = () => {
-      const watch = this.#watchStall(req, file);
-      this.#direct._handleFile(req, file, (err, info?: StoredFileInfo) => {
-        watch?.stop();
-        if (err && watch?.stalled) return callback(storageTimeout(watch, err));
-        return err || !info
-          ? callback(err ?? new Error("storage stored nothing"))
-          : callback(null, { via: "storage", ...info, fields: check.fields });
-      });
-    };
-    const { admit } = this.#options;
-    const vetted = async () =>
-      (await this.#authenticateAndType(req, file, check)) ?? (await admit?.(check.fields));
-    vetted().then(
-      (refusal) => (refusal ? callback(refusal) : store()),
-      (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
-    );
-  }
-
-  /**
-   * Authenticates the fields (the webhook may be asked), then peeks at the file's first bytes
-   * to decide its stored type under ALLOWED_TYPES; resolves with the refusal, if any.
-   */
-  async #authenticateAndType(
-    req: Request,
-    file: IncomingFile,
-    check: { fields: UploadFields; auth: string },
-  ): Promise<HttpError | undefined> {
-    const refusal = await authenticateOnce(req, this.#options.authenticator, {
-      auth: check.auth,
-      ...check.fields,
-    });
-    if (refusal) return refusal;
-    const peeked = await peekStream(file.stream);
-    // multer defines `stream` read-only (but configurable); a part that ended within the
-    // peek continues as a fresh stream of its bytes.
-    if (peeked.stream !== file.stream) {
-      Object.defineProperty(file, "stream", { configurable: true, value: peeked.stream });
-    }
-    const type = await decideContentType(peeked.head, file.mimetype, this.#options.allowedTypes);
-    if (typeof type !== "string") return type;
-    this.#types.set(file, type);
-    return undefined;
-  }
-
-  /**
-   * The backend stalling shows as the part's stream held back by backpressure (or ended and
-   * awaiting the backend's answer) while no byte arrives from the client socket.
-   */
-  #watchStall(req: Request, file: IncomingFile): StallWatch | undefined {
-    const timeoutMs = this.#options.storageTimeoutMs;
-    if (!timeoutMs) return undefined;
     const socket = req.socket;
-    const watch = watchForStall(
-      readableProbe(file.stream, () => socket.bytesRead),
-      timeoutMs,
-    );
-    this.#stallWatches.set(req, watch);
-    return watch;
+    store
+      .store({
+        auth: check.auth,
+        fields: check.fields,
+        originalName: file.originalname,
+        declaredType: file.mimetype,
+        body: file.stream,
+        size: undefined,
+        signal: part.signal,
+        progress: () => socket.bytesRead,
+        log: req.log,
+      })
+      .then(
+        (stored) => callback(null, { via: "storage", stored, checked: check, size: stored.size }),
+        (err: unknown) => callback(asError(err)),
+      );
   }
 
+  /**
+   * A spooled file holds a descriptor's worth of disk until its fields come: bounded, so a
+   * client cannot park files and trickle the rest of the form forever.
+   */
+  #awaitFields(req: Request): void {
+    if (req.complete) return;
+    const timer = setTimeout(() => {
+      if (req.complete) return;
+      cutUpload(
+        req,
+        new HttpError("FIELDS_TIMEOUT", "The form's fields did not follow its file in time."),
+      );
+    }, this.#options.fieldsTimeoutMs);
+    timer.unref();
+    req.once("end", () => clearTimeout(timer));
+    req.once("close", () => clearTimeout(timer));
+  }
+
+  /** multer refused the request after this part was kept (a later part failed). */
   _removeFile(
-    req: Request,
-    file: IncomingFile & { via?: string; key?: string; spoolKey?: string },
+    _req: Request,
+    file: IncomingFile & Partial<ReceivedPart>,
     callback: Callback<never>,
   ): void {
-    if (file.via === "spool")
-      this.#spool._removeFile(req, { ...file, key: file.spoolKey }, callback);
-    else this.#direct._removeFile(req, file, callback);
+    const removal =
+      file.via === "spool" && file.spooled
+        ? this.#options.spool.remove(file.spooled)
+        : file.via === "storage" && file.stored
+          ? this.#options.store.discard(file.stored)
+          : Promise.resolve();
+    removal.then(
+      () => callback(null),
+      (err: unknown) => callback(asError(err)),
+    );
   }
 }
 
-/** The answer when the backend stopped making progress: 504, whatever the adapter said. */
-export function storageTimeout(watch: StallWatch, cause: unknown): HttpError {
-  const reason: unknown = watch.signal.reason;
-  const message = reason instanceof Error ? reason.message : "The storage backend timed out.";
-  return new HttpError("STORAGE_TIMEOUT", `${message} Try again later.`, { cause });
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }

@@ -33,7 +33,11 @@ const CONTENT_ROOM: Metadata = { size: "9".repeat(16), sha256: "0".repeat(64) };
  * `contentMetadata` together always fit the limit every backend shares.
  */
 export function objectMetadata(fields: UploadFields, originalName: string | undefined): Metadata {
-  const metadata: Metadata = { uid: fields.uid, mid: fields.mid, source: fields.source };
+  const metadata: Metadata = {
+    ...(fields.uid !== undefined && { uid: fields.uid }),
+    mid: fields.mid,
+    source: fields.source,
+  };
   let chars = [...cleanFileName(originalName)];
   while (
     chars.length > 0 &&

@@ -1,15 +1,6 @@
 import type { Request } from "express";
+import type { DownloadConfig } from "../config/load.ts";
 import { HttpError } from "../http/errors.ts";
-
-export interface PublicUrlOptions {
-  /** PUBLIC_BASE_URL without a trailing slash, or undefined to use the request's own origin. */
-  publicBaseUrl: string | undefined;
-  /**
-   * DOWNLOAD_MODE=direct: the public bucket or CDN origin (no trailing slash) objects are
-   * fetched from, key appended; the gateway is then not on the download path at all.
-   */
-  publicObjectBaseUrl?: string | undefined;
-}
 
 /** Where downloads are served, below the public base URL. */
 export const DOWNLOAD_PREFIX = "/files/";
@@ -17,11 +8,17 @@ export const DOWNLOAD_PREFIX = "/files/";
 const HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 
 /**
- * The URL recipients fetch the object from. Without PUBLIC_BASE_URL it is the origin the
+ * The URL recipients fetch the object from: under PUBLIC_OBJECT_BASE_URL in
+ * DOWNLOAD_MODE=direct (the gateway is then not on the download path), else under
+ * PUBLIC_BASE_URL. Without PUBLIC_BASE_URL it is the origin the
  * uploader reached us at (the Host header, or X-Forwarded-Host/-Proto when TRUST_PROXY
  * says the proxy is ours), which is right for a gateway reached directly.
  */
-export function downloadUrl(req: Request, options: PublicUrlOptions, key: string): string {
+export function downloadUrl(
+  req: Request,
+  options: Pick<DownloadConfig, "publicBaseUrl" | "publicObjectBaseUrl">,
+  key: string,
+): string {
   if (options.publicObjectBaseUrl) return `${options.publicObjectBaseUrl}/${key}`;
   if (options.publicBaseUrl) return `${options.publicBaseUrl}${DOWNLOAD_PREFIX}${key}`;
   const host = req.host;

@@ -10,6 +10,18 @@ export const SNIFF_BYTES = 4100;
 /** Binary media always starts with a signature; one of these without it is not what it says. */
 const SIGNED_FAMILIES = /^(image|video|audio)\//;
 
+/** What the first bytes say a file is, when they match a signature file-type knows. */
+export interface DetectedType {
+  mime: string;
+  ext: string;
+}
+
+/** The stored type, and the type the bytes showed (for the key's extension). */
+export interface TypeDecision {
+  contentType: string;
+  detected: DetectedType | undefined;
+}
+
 /**
  * The content type to store for a file whose first bytes are `head`, or a 415 HttpError to
  * refuse it. The bytes decide, not the client: a recognised signature is the type. When the
@@ -22,13 +34,15 @@ export async function decideContentType(
   head: Buffer,
   declared: string | undefined,
   allowed: readonly string[] | undefined,
-): Promise<string | HttpError> {
+): Promise<TypeDecision | HttpError> {
   const detected = await detect(head);
   if (detected) {
-    return isAllowedType(detected, allowed) ? detected : unsupportedType(detected);
+    return isAllowedType(detected.mime, allowed)
+      ? { contentType: detected.mime, detected }
+      : unsupportedType(detected.mime);
   }
   const type = normalizeContentType(declared);
-  if (!allowed) return type;
+  if (!allowed) return { contentType: type, detected: undefined };
   const bare = type.split(";")[0] ?? type;
   if (supportedMimeTypes.has(bare) || SIGNED_FAMILIES.test(bare)) {
     return new HttpError(
@@ -36,17 +50,20 @@ export async function decideContentType(
       `The file is declared as ${bare} but its content is not; the upload was refused.`,
     );
   }
-  return isAllowedType(type, allowed) ? type : unsupportedType(type);
+  return isAllowedType(type, allowed)
+    ? { contentType: type, detected: undefined }
+    : unsupportedType(type);
 }
 
 export function unsupportedType(type: string): HttpError {
   return new HttpError("UNSUPPORTED_MEDIA_TYPE", `Files of type ${type} are not accepted here.`);
 }
 
-async function detect(head: Buffer): Promise<string | undefined> {
+async function detect(head: Buffer): Promise<DetectedType | undefined> {
   if (head.length === 0) return undefined;
   try {
-    return (await fileTypeFromBuffer(head))?.mime;
+    const found = await fileTypeFromBuffer(head);
+    return found && { mime: found.mime, ext: found.ext };
   } catch {
     // A malformed header is just an unrecognised one: the policy then applies as such.
     return undefined;
@@ -61,15 +78,18 @@ async function detect(head: Buffer): Promise<string | undefined> {
  */
 export function peekStream(
   stream: Readable,
+  signal?: AbortSignal,
   size = SNIFF_BYTES,
 ): Promise<{ head: Buffer; stream: Readable }> {
   return new Promise((resolve, reject) => {
     if (stream.destroyed) {
       return reject(new StorageError("Aborted", "The file part ended before it could be checked."));
     }
+    if (signal?.aborted) return reject(signal.reason as Error);
     const chunks: Buffer[] = [];
     let length = 0;
     const cleanup = () => {
+      signal?.removeEventListener("abort", onAbort);
       stream.off("readable", onReadable);
       stream.off("end", onEnd);
       stream.off("error", onError);
@@ -103,6 +123,12 @@ export function peekStream(
       cleanup();
       reject(new StorageError("Aborted", "The file part ended before it could be checked."));
     };
+    // What has been read so far is not put back: the upload is over.
+    const onAbort = () => {
+      cleanup();
+      reject(signal?.reason as Error);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
     stream.on("readable", onReadable);
     stream.once("end", onEnd);
     stream.once("error", onError);

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
@@ -32,12 +31,13 @@ export const fsBackend: BackendFixture = {
           const rel = relative(root, path).split(sep).join("/");
           (rel.startsWith(`${RESERVED_DIR}/`) ? reserved : objects).push(rel);
         }
-        const sidecarDirs = new Set(
-          objects.map((key) => createHash("sha256").update(key).digest("hex")),
-        );
+        // A sidecar sits at `.mediagate/sidecars/<object path>~<version>.json`.
+        const live = new Set(objects);
         const leftovers = reserved.filter((rel) => {
-          const [, area, , owner] = rel.split("/");
-          return !(area === "meta" && owner !== undefined && sidecarDirs.has(owner));
+          const [, area, ...rest] = rel.split("/");
+          if (area !== "sidecars") return true;
+          const name = rest.pop() ?? "";
+          return !live.has([...rest, name.slice(0, name.lastIndexOf("~"))].join("/"));
         });
         return { objects: objects.sort(), leftovers: leftovers.sort() };
       },

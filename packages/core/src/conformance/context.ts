@@ -44,6 +44,18 @@ export interface ConformanceOptions {
    * not valid keys. Names are as `setup`'s adapter sees them (it has no prefix).
    */
   rawObjects?: RawObjects;
+  /**
+   * For adapters that offer `removeAbandonedUploads` (and only those: the suite checks the
+   * claim): how to leave an upload behind the way a process killed mid-write does, for
+   * `key` as setup's adapter names it. Its `leftovers()` must then describe it, naming
+   * the key.
+   */
+  abandonedUploads?: AbandonedUploadHooks;
+}
+
+export interface AbandonedUploadHooks {
+  /** Begin an upload of `key` and leave it open (parts or blocks sent, never completed). */
+  abandon(key: string): Promise<void>;
 }
 
 export interface RawObjects {

@@ -5,6 +5,7 @@
  *   describeConformance({ name: "fs", setup: async () => ({ adapter: new FsAdapter(...) }) });
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { abandonedUploadTests } from "./abandoned-uploads.ts";
 import { abortTests } from "./abort.ts";
 import { connectivityTests } from "./connectivity.ts";
 import { finalMetadataTests } from "./final-metadata.ts";
@@ -16,7 +17,13 @@ import { roundTripTests } from "./round-trip.ts";
 import { signedUrlTests } from "./signed-urls.ts";
 import { validationTests } from "./validation.ts";
 
-export type { ConformanceOptions, ConformanceTarget, RawObjects, SuiteContext } from "./context.ts";
+export type {
+  AbandonedUploadHooks,
+  ConformanceOptions,
+  ConformanceTarget,
+  RawObjects,
+  SuiteContext,
+} from "./context.ts";
 export { DEFAULT_LARGE_BODY_BYTES } from "./context.ts";
 export { INVALID_KEYS, INVALID_PREFIXES } from "./validation.ts";
 export {
@@ -48,6 +55,7 @@ export function describeConformance(options: ConformanceOptions): void {
     validationTests(ctx);
     prefixTests(ctx);
     signedUrlTests(ctx);
+    abandonedUploadTests(ctx);
 
     // Last, so it also proves list and delete agree on everything the tests above wrote.
     describe("cleanup", () => {

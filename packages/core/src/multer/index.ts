@@ -100,33 +100,15 @@ export class AdapterStorageEngine<Req extends IncomingMessage = IncomingMessage>
   /** Streams one file part into the adapter; rejects (having stored nothing) on any failure. */
   async store(req: Req, file: IncomingFile): Promise<StoredFileInfo> {
     const { stream } = file;
-    const controller = new AbortController();
-    const abort = (message: string) => () => {
-      if (!controller.signal.aborted) {
-        controller.abort(new StorageError("Aborted", message, { operation: "write" }));
-      }
-    };
-    // Listeners go on before any await: a disconnect or a size-limit hit while the key is
-    // being computed must still cancel the write that follows.
-    const onLimit = abort("The file exceeds the size limit.");
-    const onDisconnect = abort("The client disconnected before the upload finished.");
-    const onRequestClose = () => {
-      if (!req.complete) onDisconnect();
-    };
-    const extra = this.#options.signal?.(req);
-    const onExtraAbort = abort("The upload was cancelled.");
-    stream.once("limit", onLimit);
-    req.once("aborted", onDisconnect);
-    req.once("close", onRequestClose);
-    req.socket?.once("close", onDisconnect);
-    extra?.addEventListener("abort", onExtraAbort, { once: true });
-    if (extra?.aborted) onExtraAbort();
+    // Watched before any await: a disconnect or a size-limit hit while the key is being
+    // computed must still cancel the write that follows.
+    const part = watchPart(req, stream, this.#options.signal?.(req));
     try {
       const key = await this.#options.key(req, file);
       const writeOptions = (await this.#options.writeOptions?.(req, file)) ?? {
         contentType: file.mimetype,
       };
-      controller.signal.throwIfAborted();
+      part.signal.throwIfAborted();
       if (stream.destroyed) {
         throw new StorageError("Aborted", "The file part was destroyed before it was stored.", {
           operation: "write",
@@ -145,7 +127,7 @@ export class AdapterStorageEngine<Req extends IncomingMessage = IncomingMessage>
           finalMetadata: () =>
             finalMetadata(req, file, { size: meter.bytes, sha256: meter.digest() }),
         }),
-        signal: controller.signal,
+        signal: part.signal,
       });
       if ((stream as Readable & { truncated?: boolean }).truncated) {
         // The limit fired after the backend had already taken every byte: not ours to keep.
@@ -158,7 +140,7 @@ export class AdapterStorageEngine<Req extends IncomingMessage = IncomingMessage>
       return { key, size: meter.bytes, sha256: meter.digest(), object };
     } catch (err) {
       // Keep the reason the write was aborted rather than the adapter's generic wrapper.
-      const reason: unknown = controller.signal.reason;
+      const reason: unknown = part.signal.reason;
       if (reason instanceof StorageError && err instanceof StorageError && err.code === "Aborted") {
         throw new StorageError("Aborted", reason.message, {
           operation: "write",
@@ -168,13 +150,57 @@ export class AdapterStorageEngine<Req extends IncomingMessage = IncomingMessage>
       }
       throw err;
     } finally {
+      part.dispose();
+    }
+  }
+}
+
+/** A part being stored, and why its write must stop. */
+export interface WatchedPart {
+  /** Aborted with a StorageError("Aborted") naming the reason. */
+  readonly signal: AbortSignal;
+  /** Stops watching; call once the write has settled. */
+  dispose(): void;
+}
+
+/**
+ * Watches a multer file part for the reasons its backend write must be abandoned: the part
+ * passed `limits.fileSize` (busboy's "limit"), the client disconnected before the body
+ * ended, or `extra` (shutdown, a stall) fired. Listeners go on at once, synchronously.
+ */
+export function watchPart(
+  req: IncomingMessage,
+  stream: Readable,
+  extra?: AbortSignal,
+): WatchedPart {
+  const controller = new AbortController();
+  const abort = (message: string) => () => {
+    if (!controller.signal.aborted) {
+      controller.abort(new StorageError("Aborted", message, { operation: "write" }));
+    }
+  };
+  const onLimit = abort("The file exceeds the size limit.");
+  const onDisconnect = abort("The client disconnected before the upload finished.");
+  const onRequestClose = () => {
+    if (!req.complete) onDisconnect();
+  };
+  const onExtraAbort = abort("The upload was cancelled.");
+  stream.once("limit", onLimit);
+  req.once("aborted", onDisconnect);
+  req.once("close", onRequestClose);
+  req.socket?.once("close", onDisconnect);
+  extra?.addEventListener("abort", onExtraAbort, { once: true });
+  if (extra?.aborted) onExtraAbort();
+  return {
+    signal: controller.signal,
+    dispose() {
       stream.off("limit", onLimit);
       req.off("aborted", onDisconnect);
       req.off("close", onRequestClose);
       req.socket?.off("close", onDisconnect);
       extra?.removeEventListener("abort", onExtraAbort);
-    }
-  }
+    },
+  };
 }
 
 export function adapterStorage<Req extends IncomingMessage = IncomingMessage>(

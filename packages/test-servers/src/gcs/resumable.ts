@@ -30,6 +30,8 @@ interface Session {
   result?: StoredObject;
   /** The PUT currently streaming into this session, so a cancel can end it. */
   active?: { req: IncomingMessage; res: ServerResponse };
+  /** The object being stored from the session's last byte: a cancel waits for it. */
+  committing?: Promise<unknown>;
 }
 
 /**
@@ -136,6 +138,8 @@ export class ResumableSessions {
   async cancel(ex: Exchange, id: string): Promise<void> {
     const session = this.session(id);
     await drain(ex.req);
+    // Completion and cancellation are atomic: a cancel during the commit comes after it.
+    await session.committing?.catch(() => undefined);
     if (session.state === "open") {
       session.state = "cancelled";
       const active = session.active;
@@ -275,13 +279,15 @@ export class ResumableSessions {
   }
 
   private async finish(ex: Exchange, session: Session): Promise<void> {
-    const stored = await this.store.commit(
+    const committing = this.store.commit(
       session.bucket,
       session.name,
       session.staged,
       session.init,
       session.preconditions,
     );
+    session.committing = committing;
+    const stored = await committing;
     session.state = "done";
     session.result = stored;
     sendJson(ex.res, 200, objectResource(stored, ex.origin));

@@ -32,7 +32,8 @@ export interface GcsTestServerOptions {
 /**
  * Something that happens to matching requests, for tests of error paths and races: answer
  * `status` with the documented error body instead of handling the request, or run `before`
- * first and then handle it normally.
+ * first and then handle it normally, or handle it and hold its answer until `holdAnswer`
+ * settles (the request takes effect, its client hears of it late).
  */
 export interface Fault {
   method?: string;
@@ -41,6 +42,7 @@ export interface Fault {
   status?: number;
   message?: string;
   before?: () => Promise<void> | void;
+  holdAnswer?: Promise<unknown>;
   /** How many matching requests it applies to; default 1, Infinity for all. */
   times?: number;
 }
@@ -171,6 +173,7 @@ export class GcsTestServer {
     try {
       const fault = this.takeFault(req);
       await fault?.before?.();
+      if (fault?.holdAnswer) holdAnswer(res, fault.holdAnswer);
       if (fault?.status !== undefined) {
         await drain(req);
         sendJson(
@@ -196,6 +199,26 @@ export class GcsTestServer {
       if (!req.readableEnded) res.once("finish", () => req.destroy());
     }
   }
+}
+
+/** Lets the handler answer as usual, but sends nothing until `until` settles. */
+function holdAnswer(res: ServerResponse, until: Promise<unknown>): void {
+  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  let head: unknown[] | undefined;
+  res.writeHead = ((...args: unknown[]) => {
+    head = args;
+    return res;
+  }) as ServerResponse["writeHead"];
+  res.end = ((...args: unknown[]) => {
+    const release = () => {
+      if (res.destroyed) return;
+      if (head) writeHead(...head);
+      end(...args);
+    };
+    void until.then(release, release);
+    return res;
+  }) as ServerResponse["end"];
 }
 
 export function startGcsTestServer(options?: GcsTestServerOptions): Promise<GcsTestServer> {

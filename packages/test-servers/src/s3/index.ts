@@ -27,6 +27,8 @@ export interface S3TestServer {
   objects(bucket: string): Promise<string[]>;
   /** Multipart uploads neither completed nor aborted. */
   openUploads(bucket: string): Promise<S3OpenUpload[]>;
+  /** Makes an open upload look begun `ageMs` ago (see S3rverServer.backdateUpload). */
+  backdateUpload(bucket: string, uploadId: string, ageMs: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ export async function startS3TestServer(
     s3rver,
     objects: (bucket) => s3rver.objects(bucket),
     openUploads: (bucket) => s3rver.openUploads(bucket),
+    backdateUpload: (bucket, uploadId, ageMs) => s3rver.backdateUpload(bucket, uploadId, ageMs),
     async stop() {
       await proxy.stop();
       await s3rver.stop();

@@ -1,23 +1,30 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { S3Error, type FilesystemStore, type KoaMiddleware } from "./s3rver-internals.ts";
 import {
-  S3Error,
-  type FilesystemStore,
-  type KoaContext,
-  type KoaMiddleware,
-} from "./s3rver-internals.ts";
+  UploadRegistry,
+  listMultipartUploadsMiddleware,
+  multipartMiddleware,
+  writePartsWholeOrNotAtAll,
+} from "./s3rver-multipart.ts";
+import { parsePath, queryString, utf8Greater, xml } from "./s3rver-request.ts";
+import { installTagging } from "./s3rver-tagging.ts";
 
 /**
  * s3rver 3.7 differs from Amazon S3 in ways an adapter's tests would trip over (or, worse,
  * be fooled by). These middlewares run inside s3rver, in front of its router, and answer
  * those requests the way S3 documents them, on top of s3rver's own files:
  *
- * - AbortMultipartUpload is not implemented: here it discards the upload's parts, and parts
- *   or completions for an upload that no longer exists answer NoSuchUpload, as on S3.
+ * - AbortMultipartUpload and ListMultipartUploads are not implemented: here an abort
+ *   discards the upload's parts once no part or completion of it is still running, parts or
+ *   completions for an upload that no longer exists answer NoSuchUpload, and uploads are
+ *   listed as S3 lists them (see `s3rver-multipart.ts`).
+ * - Object tags have no limits, leak from a deleted object to the next one under its key,
+ *   and come back mangled: see `s3rver-tagging.ts`.
  * - ListObjectsV2 walks directories in readdir order (not S3's UTF-8 key order) and its
  *   continuation tokens need DES, which OpenSSL 3 refuses: listing is answered here.
  * - Ranges: `bytes=-N` is read as `0-N`, `bytes=N-0` as `N-`, and an empty object answers
@@ -38,45 +45,27 @@ import {
 export function installS3Fidelity(
   store: FilesystemStore,
   root: string,
-): { middleware: KoaMiddleware[]; keysIn: (bucket: string) => Promise<string[]> } {
+): {
+  middleware: KoaMiddleware[];
+  keysIn: (bucket: string) => Promise<string[]>;
+  uploads: UploadRegistry;
+} {
   const uploads = new UploadRegistry(root);
   const names = storeLongNamesHashed(store);
   writePartsWholeOrNotAtAll(store, uploads);
   writeObjectsWholeOrNotAtAll(store);
+  const tagging = installTagging(store);
   return {
     middleware: [
       copySourceMiddleware(),
+      tagging,
       multipartMiddleware(uploads),
+      listMultipartUploadsMiddleware(uploads),
       listObjectsV2Middleware(store, root, names),
       rangeMiddleware(store),
     ],
     keysIn: (bucket) => allKeys(path.join(root, bucket), names),
-  };
-}
-
-/** s3rver's part store, except that a part whose body breaks off leaves no file behind. */
-function writePartsWholeOrNotAtAll(store: FilesystemStore, uploads: UploadRegistry): void {
-  store.putPart = async (bucket, uploadId, partNumber, content) => {
-    const partPath = path.join(uploads.directory(bucket, uploadId), partNumber);
-    await mkdir(path.dirname(partPath), { recursive: true });
-    const md5 = createHash("md5");
-    let size = 0;
-    const measure = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        md5.update(chunk);
-        size += chunk.length;
-        callback(null, chunk);
-      },
-    });
-    try {
-      await pipeline(content, measure, createWriteStream(partPath));
-    } catch (err) {
-      await rm(partPath, { force: true });
-      throw err;
-    }
-    const digest = md5.digest("hex");
-    await writeFile(`${partPath}.md5`, digest);
-    return { size, md5: digest };
+    uploads,
   };
 }
 
@@ -141,81 +130,6 @@ function storeLongNamesHashed(store: FilesystemStore): (fileSegment: string) => 
   return (fileSegment) => originals.get(fileSegment) ?? fileSegment;
 }
 
-interface ObjectPath {
-  bucket: string;
-  key: string | undefined;
-}
-
-/**
- * Path-style addressing only: `/bucket` or `/bucket/key…`. Koa's path is still
- * percent-encoded, while s3rver stores keys decoded: decode, or a key with a space, '+' or
- * non-ASCII never matches its own multipart upload.
- */
-function parsePath(ctx: KoaContext): ObjectPath | undefined {
-  const match = /^\/([^/]+)(?:\/(.*))?$/.exec(ctx.path);
-  if (!match?.[1]) return undefined;
-  return { bucket: match[1], key: match[2] ? decodePathSegment(match[2]) : undefined };
-}
-
-function decodePathSegment(raw: string): string {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
-}
-
-const queryString = (ctx: KoaContext, name: string): string | undefined => {
-  const value = ctx.query[name];
-  return Array.isArray(value) ? value[0] : value;
-};
-
-/** Open multipart uploads on disk, and the part requests still running for each. */
-class UploadRegistry {
-  private readonly running = new Map<string, Set<Promise<void>>>();
-  private readonly root: string;
-
-  constructor(root: string) {
-    this.root = root;
-  }
-
-  directory(bucket: string, uploadId: string): string {
-    // s3rver's layout: <root>/<bucket>/._S3rver_uploads/<uploadId>/{key,metadata,<part>}
-    return path.join(this.root, bucket, "._S3rver_uploads", uploadId);
-  }
-
-  /** The key the upload was created for, or undefined when the upload does not exist. */
-  async keyOf(bucket: string, uploadId: string): Promise<string | undefined> {
-    if (!/^[0-9a-f]+$/.test(uploadId)) return undefined;
-    try {
-      return await readFile(path.join(this.directory(bucket, uploadId), "key"), "utf8");
-    } catch {
-      return undefined;
-    }
-  }
-
-  track(uploadId: string, done: Promise<void>): void {
-    const set = this.running.get(uploadId) ?? new Set();
-    set.add(done);
-    this.running.set(uploadId, set);
-    void done.finally(() => set.delete(done));
-  }
-
-  /** Resolves once no part request for the upload is still writing. */
-  async quiesce(uploadId: string): Promise<void> {
-    const set = this.running.get(uploadId);
-    while (set && set.size > 0) await Promise.allSettled([...set]);
-  }
-}
-
-function noSuchUpload(uploadId: string): Error {
-  return new S3Error(
-    "NoSuchUpload",
-    "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
-    { UploadId: uploadId },
-  );
-}
-
 /**
  * S3 URL-decodes the whole copy source, form-style ('+' is a space); s3rver applies
  * decodeURI, which keeps escapes of reserved characters. Handing it a header that decodeURI
@@ -231,39 +145,6 @@ function copySourceMiddleware(): KoaMiddleware {
         );
       } catch {
         // Malformed escapes: left for s3rver to refuse.
-      }
-    }
-    return next();
-  };
-}
-
-function multipartMiddleware(uploads: UploadRegistry): KoaMiddleware {
-  return async (ctx, next) => {
-    const uploadId = queryString(ctx, "uploadId");
-    const target = parsePath(ctx);
-    if (uploadId === undefined || !target?.key) return next();
-    const { bucket, key } = target;
-
-    if (ctx.method === "DELETE") {
-      // S3 frees the parts once no part upload is still running; a part that lands after an
-      // abort would be debris, so wait for the ones in flight, then discard everything.
-      await uploads.quiesce(uploadId);
-      if ((await uploads.keyOf(bucket, uploadId)) !== key) throw noSuchUpload(uploadId);
-      await rm(uploads.directory(bucket, uploadId), { recursive: true, force: true });
-      ctx.status = 204;
-      return;
-    }
-
-    if (ctx.method === "PUT" || ctx.method === "POST") {
-      // Tracked before the existence check, so an abort arriving meanwhile waits for it.
-      let settle: (() => void) | undefined;
-      if (ctx.method === "PUT") uploads.track(uploadId, new Promise<void>((r) => (settle = r)));
-      try {
-        // s3rver would recreate the directory of an aborted upload for a late part.
-        if ((await uploads.keyOf(bucket, uploadId)) !== key) throw noSuchUpload(uploadId);
-        return await next();
-      } finally {
-        settle?.();
       }
     }
     return next();
@@ -297,14 +178,6 @@ async function allKeys(
   await walk(bucketDir, "");
   return keys.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
-
-const utf8Greater = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b)) > 0;
-
-const xml = (value: string | number) =>
-  String(value).replace(
-    /[&<>"']/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c] ?? c,
-  );
 
 const encodeToken = (key: string) => Buffer.from(`v1:${key}`).toString("base64url");
 const decodeToken = (token: string): string | undefined => {

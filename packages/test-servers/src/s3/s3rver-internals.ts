@@ -57,6 +57,15 @@ export interface FilesystemStore {
     md5: string | undefined,
   ): Promise<void>;
   getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+  existsObject(bucket: string, key: string): Promise<boolean>;
+  deleteObject(bucket: string, key: string): Promise<void>;
+  copyObject(
+    srcBucket: string,
+    srcKey: string,
+    destBucket: string,
+    destKey: string,
+    replacementMetadata: Record<string, string> | undefined,
+  ): Promise<StoredMetadata>;
 }
 
 export interface S3rverOptions {

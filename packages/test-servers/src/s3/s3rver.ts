@@ -17,6 +17,13 @@ export interface S3rverServer {
   objects(bucket: string): Promise<string[]>;
   /** Multipart uploads that were started and neither completed nor aborted. */
   openUploads(bucket: string): Promise<S3OpenUpload[]>;
+  /**
+   * Moves an open upload's initiation `ageMs` into the past (as ListMultipartUploads
+   * reports it), standing in for the time a crashed process's upload has been lying there.
+   */
+  backdateUpload(bucket: string, uploadId: string, ageMs: number): Promise<void>;
+  /** Requests s3rver has received so far (to know one has arrived, without sleeping). */
+  received(): number;
   stop(): Promise<void>;
 }
 
@@ -56,6 +63,8 @@ export async function startS3rver(options: S3rverStartOptions = {}): Promise<S3r
     throw err;
   }
   const endpoint = `http://127.0.0.1:${address.port}`;
+  let received = 0;
+  server.httpServer?.on("request", () => received++);
 
   return {
     endpoint,
@@ -83,6 +92,8 @@ export async function startS3rver(options: S3rverStartOptions = {}): Promise<S3r
         })),
       );
     },
+    received: () => received,
+    backdateUpload: (bucket, uploadId, ageMs) => fidelity.uploads.backdate(bucket, uploadId, ageMs),
     async stop() {
       server.httpServer?.closeAllConnections();
       await server.close();

@@ -7,6 +7,7 @@ import {
 } from "@mediagate/azure/rules";
 import { z } from "zod";
 import { keyPrefixField, sizeField, wholeNumberField } from "../../config/fields.ts";
+import { describeVars } from "../../config/schema.ts";
 import type { StorageProvider } from "./types.ts";
 
 const MiB = 1024 * 1024;
@@ -82,6 +83,31 @@ const env = z
       );
     }
   });
+
+// The README's azure table is generated from these (scripts/env-tables.ts).
+describeVars(env.shape, "azure", {
+  AZURE_STORAGE_CONNECTION_STRING: [
+    "—",
+    "a connection string from the portal's _Access keys_ page (or a SAS connection string); nothing else needed",
+  ],
+  AZURE_STORAGE_ACCOUNT: ["—", "the storage account, instead of a connection string"],
+  AZURE_STORAGE_KEY: ["—", "with the account: its access key"],
+  AZURE_STORAGE_SAS_TOKEN: [
+    "—",
+    "with the account: a SAS token (`rcwdl` on blobs) instead of the key",
+  ],
+  AZURE_CONTAINER: ["— (required)", "the container"],
+  AZURE_BLOB_ENDPOINT: [
+    "`https://<account>.blob.core.windows.net`",
+    "another endpoint, e.g. Azurite's `http://azurite:10000/devstoreaccount1`",
+  ],
+  AZURE_PREFIX: ["—", "keep every blob under this prefix in the container"],
+  AZURE_BUFFER_SIZE: [
+    "`4mb`",
+    "block size: files up to one block go in one request; memory per upload ≈ (concurrency + 1) × block",
+  ],
+  AZURE_CONCURRENCY: ["`4`", "blocks of one upload in flight at a time"],
+});
 
 /**
  * Azure Blob Storage. Credentials: AZURE_STORAGE_CONNECTION_STRING; or AZURE_STORAGE_ACCOUNT

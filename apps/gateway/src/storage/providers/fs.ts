@@ -1,15 +1,20 @@
 import { z } from "zod";
-import { booleanField } from "../../config/fields.ts";
+import { booleanField, pathField } from "../../config/fields.ts";
+import { describeVars } from "../../config/schema.ts";
 import type { StorageProvider } from "./types.ts";
 
 const env = z.object({
-  FS_ROOT: z
-    .string()
-    .trim()
-    .min(1, "must name a folder")
-    .refine((path) => !path.includes("\0"), "must not contain NUL characters")
-    .default("./data"),
+  FS_ROOT: pathField.default("./data"),
   FS_DURABLE: booleanField.optional(),
+});
+
+// The README's fs table is generated from these (scripts/env-tables.ts).
+describeVars(env.shape, "fs", {
+  FS_ROOT: ["`./data`", "the folder objects are stored in"],
+  FS_DURABLE: [
+    "`true`",
+    "fsync each object, its metadata and its folder before answering; `false` is faster, but the last seconds of uploads can vanish with the machine",
+  ],
 });
 
 /** The local-folder backend: objects are files under FS_ROOT. */

@@ -2,6 +2,7 @@ import { access, constants } from "node:fs/promises";
 import { parseCredentials } from "@mediagate/gcs/credentials";
 import { z } from "zod";
 import { keyPrefixField, sizeField } from "../../config/fields.ts";
+import { describeVars } from "../../config/schema.ts";
 import type { StorageProvider } from "./types.ts";
 
 const CHUNK_GRANULARITY = 256 * 1024;
@@ -66,6 +67,27 @@ const env = z
       });
     }
   });
+
+// The README's gcs table is generated from these (scripts/env-tables.ts).
+describeVars(env.shape, "gcs", {
+  GCS_BUCKET: ["— (required)", "the bucket"],
+  GCS_PROJECT_ID: [
+    "from the credentials",
+    "the project (needed to create a bucket on an emulator)",
+  ],
+  GCS_API_ENDPOINT: ["Google", "another endpoint, e.g. `http://fake-gcs:4443`"],
+  GCS_CREDENTIALS: [
+    "—",
+    "a service-account key file's JSON, raw or base64 (`$(base64 -w0 key.json)`)",
+  ],
+  GCS_KEY_FILE: ["—", "path to a key file instead (not both)"],
+  GCS_PREFIX: ["—", "keep every object under this prefix in the bucket"],
+  GCS_SINGLE_REQUEST_MAX: [
+    "`8mb`",
+    "files up to this size go in one request; larger ones resumably",
+  ],
+  GCS_CHUNK_SIZE: ["`8mb`", "chunk size of resumable uploads (a multiple of `256kb`)"],
+});
 
 /**
  * Google Cloud Storage. Credentials come from GCS_CREDENTIALS (a key file's JSON, raw or

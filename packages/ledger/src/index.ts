@@ -1,0 +1,10 @@
+export { LEDGER_ERROR_CODES, LedgerError, isLedgerError, type LedgerErrorCode } from "./errors.ts";
+export type { Ledger } from "./ledger.ts";
+export { openLedger, type LedgerConfig } from "./open.ts";
+export { SqliteLedger, type SqliteLedgerOptions } from "./sqlite/ledger.ts";
+export { PostgresLedger, type PostgresLedgerOptions } from "./postgres/ledger.ts";
+export { SQLITE_MIGRATIONS } from "./schema/sqlite.ts";
+export { POSTGRES_MIGRATIONS } from "./schema/postgres.ts";
+export type { Migration } from "./schema/migration.ts";
+export { SOURCES } from "./types.ts";
+export type * from "./types.ts";

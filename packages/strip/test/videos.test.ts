@@ -1,0 +1,120 @@
+import { readFile } from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createIsobmffStripStream, createStripStream } from "../src/index.ts";
+import { makeVideo } from "./helpers/fixtures.ts";
+import {
+  exif,
+  run,
+  sensitiveTags,
+  stripChunked,
+  stripFile,
+  tempDir,
+  videoDecodes,
+  type TempDir,
+} from "./helpers/tools.ts";
+
+const ISO6709 = "+48.8584+002.2945+035.000/";
+
+/** Each clip as ffmpeg writes it: MP4 puts `location` in udta/loci, MOV in udta/©xyz, and
+ * `use_metadata_tags` writes Apple's keys/ilst (the layout iPhones use). */
+const CLIPS = [
+  { name: "loci-moov-last.mp4", format: "mp4", opts: { location: ISO6709 } },
+  { name: "loci-faststart.mp4", format: "mp4", opts: { location: ISO6709, faststart: true } },
+  { name: "xyz-moov-last.mov", format: "mov", opts: { location: ISO6709 } },
+  { name: "xyz-faststart.mov", format: "mov", opts: { location: ISO6709, faststart: true } },
+  { name: "keys-moov-last.mov", format: "mov", opts: { location: ISO6709, keys: true } },
+  {
+    name: "keys-faststart.mov",
+    format: "mov",
+    opts: { location: ISO6709, keys: true, faststart: true },
+  },
+] as const;
+
+let tmp: TempDir;
+beforeAll(async () => {
+  tmp = await tempDir();
+  await Promise.all(CLIPS.map((c) => makeVideo(tmp, c.name, c.opts)));
+  await makeVideo(tmp, "xmp.mp4", { location: ISO6709 });
+  // exiftool adds XMP (a top-level uuid box), udta ©xyz/©mak and a moov/meta keys GPS entry.
+  await run("exiftool", [
+    "-q",
+    "-overwrite_original",
+    "-XMP-exif:GPSLatitude=48.8584",
+    "-XMP-exif:GPSLongitude=2.2945",
+    "-XMP-photoshop:City=Paris",
+    "-UserData:GPSCoordinates=48.8584, 2.2945",
+    "-UserData:Make=Apple",
+    "-UserData:Model=iPhone 15 Pro",
+    "-Keys:GPSCoordinates=48.8584, 2.2945",
+    tmp.path("xmp.mp4"),
+  ]);
+  await Promise.all([
+    makeVideo(tmp, "bare.mp4", { bare: true }),
+    makeVideo(tmp, "bare.mov", { bare: true, faststart: true }),
+  ]);
+}, 120_000);
+afterAll(async () => {
+  await tmp.remove();
+});
+
+describe.concurrent.each(CLIPS)("$name", ({ name, format }) => {
+  it("overwrites location and device data in place; the whole video still decodes", async () => {
+    const original = tmp.path(name);
+    const stripped = tmp.path(`stripped-${name}`);
+    const { out, report } = await stripFile(createStripStream(), original, stripped, 21);
+    const input = await readFile(original);
+
+    const [before, after] = await exif(original, stripped);
+    expect(sensitiveTags(before).some((t) => /GPS|Location/.test(t))).toBe(true);
+    expect(sensitiveTags(after)).toEqual([]);
+    expect(after["Composite:GPSPosition"]).toBeUndefined();
+    expect(await videoDecodes(stripped)).toBe("");
+    expect(out.length).toBe(input.length);
+    expect(report).toMatchObject({
+      format,
+      complete: true,
+      bytesIn: input.length,
+      bytesOut: input.length,
+    });
+    expect(report.removed).toContain("location");
+  });
+});
+
+describe("MP4 with XMP, user data and keys added by exiftool", () => {
+  it("overwrites all of them and reports each kind", async () => {
+    const original = tmp.path("xmp.mp4");
+    const stripped = tmp.path("stripped-xmp.mp4");
+    const { report } = await stripFile(createIsobmffStripStream(), original, stripped, 22);
+    const [before, after] = await exif(original, stripped);
+    expect(sensitiveTags(before)).toEqual(
+      expect.arrayContaining([
+        "XMP-exif:GPSLatitude",
+        "UserData:GPSCoordinates",
+        "Keys:GPSCoordinates",
+        "UserData:Make",
+      ]),
+    );
+    expect(sensitiveTags(after)).toEqual([]);
+    expect(await videoDecodes(stripped)).toBe("");
+    expect(report.removed).toEqual(["xmp", "location", "device"]);
+  });
+
+  it("gives the same bytes however the input is chunked", async () => {
+    const input = await readFile(tmp.path("xmp.mp4"));
+    const first = await stripChunked(createStripStream(), input, 1);
+    for (const seed of [2, 3, 4, 5]) {
+      expect((await stripChunked(createStripStream(), input, seed)).out.equals(first.out)).toBe(
+        true,
+      );
+    }
+  });
+});
+
+describe.concurrent.each(["bare.mp4", "bare.mov"])("%s with nothing to strip", (name) => {
+  it("passes byte for byte", async () => {
+    const input = await readFile(tmp.path(name));
+    const { out, report } = await stripChunked(createStripStream(), input, 7);
+    expect(out.equals(input)).toBe(true);
+    expect(report).toMatchObject({ removed: [], complete: true });
+  });
+});
