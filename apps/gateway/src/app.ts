@@ -2,6 +2,8 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import type { Logger } from "pino";
 import type { StorageAdapter } from "@mediagate/core";
 import type { Authenticator } from "./auth/authenticator.ts";
+import type { Audit } from "./custody/audit.ts";
+import type { Custody } from "./custody/index.ts";
 import type { GatewayConfig } from "./config/load.ts";
 import { downloadRouter } from "./download/route.ts";
 import type { RedirectOptions } from "./download/redirect.ts";
@@ -30,6 +32,23 @@ export interface AppParts {
   rateLimits: RateLimits;
   /** DOWNLOAD_MODE=redirect: downloads answer 302 to signed URLs. */
   redirect: RedirectOptions | undefined;
+  custody: Custody;
+}
+
+/** AUDIT_DOWNLOADS: each download as an audit event, once it has been answered. */
+function auditDownload(audit: Audit) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    res.once("close", () =>
+      audit.record({
+        event: "download",
+        key: req.path.slice(DOWNLOAD_PREFIX.length),
+        ...(typeof req.headers.range === "string" && { range: req.headers.range }),
+        ...(req.ip !== undefined && { client: req.ip }),
+        status: res.writableFinished ? res.statusCode : 499,
+      }),
+    );
+    next();
+  };
 }
 
 /** HTTP/1.1 requires a Host header (RFC 9112 §3.2); refused here in the JSON shape. */
@@ -48,6 +67,10 @@ export function createApp(parts: AppParts): Express {
   app.disable("x-powered-by");
   app.set("etag", false);
   app.set("trust proxy", config.server.trustProxy);
+  // A connection over a cap was answered already (server/connection-caps.ts).
+  app.use((req, _res, next) => {
+    if (!(req as Request & { shed?: boolean }).shed) next();
+  });
   app.use(httpLogger(parts.logger));
   app.use(requireHost);
   // Before every route, so refusals carry the headers a page needs to read them.
@@ -57,7 +80,15 @@ export function createApp(parts: AppParts): Express {
     lifecycle.track(res);
     next();
   });
-  app.use(healthRouter({ storage: parts.storage, lifecycle }));
+  app.use(
+    healthRouter({
+      lifecycle,
+      checks: [
+        { name: parts.storage.name, check: (signal) => parts.storage.check({ signal }) },
+        { name: "ledger", check: () => parts.custody.check() },
+      ],
+    }),
+  );
   app.post(
     ["/", "/upload"],
     limitByClientAddress(rateLimits.uploadsPerIp, "uploads from this address"),
@@ -80,7 +111,11 @@ export function createApp(parts: AppParts): Express {
       fieldsTimeoutMs: config.limits.fieldsTimeoutMs,
     }),
   );
-  app.use(downloadRouter({ storage: parts.storage, redirect: parts.redirect }));
+  if (parts.custody.audit.downloads)
+    app.get(`${DOWNLOAD_PREFIX}*key`, auditDownload(parts.custody.audit));
+  app.use(downloadRouter({ storage: parts.custody.reader, redirect: parts.redirect }));
+  // The admin API on the gateway's own port, unless ADMIN_PORT gives it one of its own.
+  if (parts.custody.admin && config.custody.admin?.port === undefined) app.use(parts.custody.admin);
   app.use(notFoundHandler);
   app.use(errorHandler());
   return app;

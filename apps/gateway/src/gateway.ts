@@ -3,7 +3,11 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { supportsSignedUrls, type StorageAdapter } from "@mediagate/core";
 import { createApp } from "./app.ts";
+import express, { type Router } from "express";
 import { createAuthenticator } from "./auth/index.ts";
+import { startCustody, type Custody } from "./custody/index.ts";
+import { errorHandler, notFoundHandler } from "./http/errors.ts";
+import { httpLogger } from "./http/logging.ts";
 import { startHousekeeping } from "./housekeeping.ts";
 import { ConfigError, type GatewayConfig } from "./config/load.ts";
 import type { RedirectOptions } from "./download/redirect.ts";
@@ -13,10 +17,39 @@ import { Lifecycle } from "./server/lifecycle.ts";
 import { connectionsFor, openFileLimit } from "./server/connection-caps.ts";
 import { startServer, type RunningServer } from "./server/http-server.ts";
 import { Spool } from "./upload/spool.ts";
+import { stripHook } from "./upload/strip-hook.ts";
 import { StoreStep, type UploadHook } from "./upload/store.ts";
 
 export interface Gateway extends RunningServer {
   storage: StorageAdapter;
+  /** The admin API's own server, with ADMIN_PORT. */
+  adminUrl: string | undefined;
+}
+
+/** The admin API on ADMIN_HOST:ADMIN_PORT (loopback by default), apart from uploads. */
+async function startAdminServer(
+  router: Router,
+  config: GatewayConfig,
+  logger: Logger,
+): Promise<RunningServer> {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.use(httpLogger(logger.child({ server: "admin" })));
+  app.use(router);
+  app.use(notFoundHandler);
+  app.use(errorHandler());
+  const admin = config.custody.admin;
+  return startServer(
+    app,
+    new Lifecycle(),
+    {
+      ...config.server,
+      port: admin?.port ?? 0,
+      host: admin?.host ?? "127.0.0.1",
+    },
+    logger,
+  );
 }
 
 /**
@@ -57,11 +90,27 @@ export async function startGateway(
     storage,
     logger,
     leftoverAgeMs: config.upload.leftoverAgeMs,
+    abandonedUploadAgeMs: config.upload.abandonedUploadAgeMs,
   });
   const lifecycle = new Lifecycle();
   const authenticator = createAuthenticator(config.auth, logger);
+  let custody: Custody;
+  try {
+    custody = await startCustody({
+      config: config.custody,
+      encryption: config.privacy.encryption,
+      storage,
+      logger,
+    });
+  } catch (err) {
+    housekeeping.stop();
+    await rateLimits.close();
+    throw err;
+  }
   const hooks: UploadHook[] = [];
   if (rateLimits.uploadsPerUid) hooks.push(uidRateLimitHook(rateLimits.uploadsPerUid));
+  if (config.privacy.strip) hooks.push(stripHook(config.privacy.strip));
+  hooks.push(...custody.hooks);
   const store = new StoreStep({ storage, authenticator, config: config.upload, lifecycle, hooks });
   const app = createApp({
     config,
@@ -73,27 +122,35 @@ export async function startGateway(
     logger,
     rateLimits,
     redirect,
+    custody,
   });
   let running: RunningServer;
+  let admin: RunningServer | undefined;
   try {
     running = await startServer(app, lifecycle, config.server, logger, {
       perAddress: config.limits.connectionsPerAddress,
       total: connectionsFor(openFileLimit()),
     });
+    if (custody.admin && config.custody.admin?.port !== undefined) {
+      admin = await startAdminServer(custody.admin, config, logger);
+    }
   } catch (err) {
     housekeeping.stop();
     await rateLimits.close();
+    await custody.close();
     throw err;
   }
   return {
     ...running,
     storage,
+    adminUrl: admin?.url,
     shutdown: async () => {
       try {
         housekeeping.stop();
-        await running.shutdown();
+        await Promise.all([running.shutdown(), admin?.shutdown()]);
       } finally {
         await rateLimits.close();
+        await custody.close();
       }
     },
   };

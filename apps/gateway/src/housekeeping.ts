@@ -15,16 +15,16 @@ export interface HousekeepingOptions {
   logger: Logger;
   /** Local leftovers older than this belong to no live upload (LEFTOVER_AGE). */
   leftoverAgeMs: number;
+  /** Cloud uploads begun this long ago are abandoned (ABANDONED_UPLOAD_AGE). */
+  abandonedUploadAgeMs: number;
 }
 
 /** How often local leftovers are looked for. */
 const LOCAL_EVERY_MS = 5 * 60_000;
-/** Cloud uploads begun this long ago are abandoned: no upload of any instance runs a day. */
-const CLOUD_AGE_MS = 24 * 60 * 60_000;
 const CLOUD_EVERY_MS = 24 * 60 * 60_000;
 
 export function startHousekeeping(options: HousekeepingOptions): { stop(): void } {
-  const { spool, storage, logger, leftoverAgeMs } = options;
+  const { spool, storage, logger, leftoverAgeMs, abandonedUploadAgeMs } = options;
   const jobs: [number, () => Promise<void>][] = [
     [
       LOCAL_EVERY_MS,
@@ -49,7 +49,9 @@ export function startHousekeeping(options: HousekeepingOptions): { stop(): void 
     jobs.push([
       CLOUD_EVERY_MS,
       async () => {
-        const { removed } = await storage.removeAbandonedUploads({ olderThanMs: CLOUD_AGE_MS });
+        const { removed } = await storage.removeAbandonedUploads({
+          olderThanMs: abandonedUploadAgeMs,
+        });
         if (removed > 0) logger.info({ removed }, "removed abandoned uploads from the store");
       },
     ]);

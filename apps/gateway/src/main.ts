@@ -22,6 +22,16 @@ if (process.argv[2] === "token") {
   const { runTokenCommand } = await import("./cli/token.ts");
   process.exit(runTokenCommand(process.argv.slice(3), baseDir));
 }
+// `mediagate keys generate|rotate` manages the master keys of ENCRYPTION=on.
+if (process.argv[2] === "keys") {
+  const { runKeysCommand } = await import("./cli/keys.ts");
+  process.exit(await runKeysCommand(process.argv.slice(3), baseDir));
+}
+// `mediagate ledger verify [--repair]` compares storage with the ledger.
+if (process.argv[2] === "ledger") {
+  const { runLedgerCommand } = await import("./cli/ledger.ts");
+  process.exit(await runLedgerCommand(process.argv.slice(3), baseDir));
+}
 
 function fail(message: string): never {
   process.stderr.write(`mediagate: ${message}\n`);
@@ -45,6 +55,12 @@ const logOutput = pino.destination({ dest: 1, sync: false });
 const logger = createLogger(config.server.logLevel, logOutput);
 // A promise nobody awaited is a bug to log, not a reason to drop every upload in flight.
 process.on("unhandledRejection", (err: unknown) => logger.error({ err }, "unhandled rejection"));
+// A thrown error nobody caught leaves the process in an unknown state: log it, then exit
+// (an orchestrator restarts the gateway; the crash sweep cleans up after it).
+process.on("uncaughtException", (err: Error) => {
+  logger.fatal({ err }, "uncaught exception: exiting");
+  exitOnceLogged(70);
+});
 /**
  * Exits once the log lines already written are out. pino's own exit hook flushes
  * synchronously and, when stdout is a closed pipe, retries forever (sonic-boom gives up on

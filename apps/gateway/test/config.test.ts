@@ -70,6 +70,7 @@ describe("loadConfig", () => {
       storageTimeoutMs: 60_000,
       spool: { dir: undefined, maxBytes: 1024 ** 3 },
       leftoverAgeMs: 15 * 60_000,
+      abandonedUploadAgeMs: 24 * 60 * 60_000,
     });
     expect(config.download.publicBaseUrl).toBeUndefined();
   });

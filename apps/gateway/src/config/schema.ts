@@ -218,6 +218,12 @@ const download = {
     description:
       "spool and temp files a killed process left are removed once this old (at start, then every few minutes)",
   }),
+  ABANDONED_UPLOAD_AGE: documented(durationField("24h").prefault("24h"), {
+    section: "upload",
+    default: "`24h`",
+    description:
+      "multipart uploads (S3) and staged blocks (Azure) begun this long ago are aborted (at start, then daily); longer than any upload takes",
+  }),
   PUBLIC_BASE_URL: documented(baseUrlField.optional(), {
     section: "download",
     default: "the origin each upload reached",
@@ -299,6 +305,115 @@ const limits = {
   ),
 };
 
+const custody = {
+  LEDGER: documented(choiceField(["sqlite", "postgres", "off"] as const).optional(), {
+    section: "custody",
+    default: "`sqlite` (`postgres` with `LEDGER_URL`)",
+    description:
+      "the record of stored objects behind erasure, export, retention, quotas and encryption keys; `off` makes the gateway a pure pipe",
+  }),
+  LEDGER_PATH: documented(pathField.prefault("./data/mediagate.db"), {
+    section: "custody",
+    default: "`./data/mediagate.db`",
+    description: "the SQLite ledger's file (WAL mode; one gateway)",
+  }),
+  LEDGER_URL: documented(
+    endpointUrlField("postgres://user:password@db:5432/mediagate", [
+      "postgres:",
+      "postgresql:",
+    ]).optional(),
+    {
+      section: "custody",
+      default: "—",
+      description: "a PostgreSQL ledger, for several gateways sharing one store",
+    },
+  ),
+  RETENTION: documented(z.string().trim().optional(), {
+    section: "custody",
+    default: "keep forever",
+    description:
+      "how long objects are kept per mesibo source, e.g. `message:365d,thumbnail:30d,profile:never,default:90d`",
+  }),
+  RETENTION_SWEEP_INTERVAL: documented(durationField("1m").prefault("1m"), {
+    section: "custody",
+    default: "`1m`",
+    description: "how often expired objects are looked for",
+  }),
+  RETENTION_RATE: documented(wholeNumberField(1, Number.MAX_SAFE_INTEGER, "100").prefault("100"), {
+    section: "custody",
+    default: "`100`",
+    description: "most expired objects deleted per second, so a backlog never floods the store",
+  }),
+  QUOTA_FILES_PER_DAY: documented(wholeNumberField(1).optional(), {
+    section: "custody",
+    default: "off",
+    description: "uploads per uid per UTC day; then 429 `QUOTA_EXCEEDED_TODAY`",
+  }),
+  QUOTA_BYTES_PER_DAY: documented(sizeField({ min: 1, example: "1gb" }).optional(), {
+    section: "custody",
+    default: "off",
+    description: "bytes per uid per UTC day; then 429 `QUOTA_EXCEEDED_TODAY`",
+  }),
+  QUOTA_BYTES_TOTAL: documented(sizeField({ min: 1, example: "10gb" }).optional(), {
+    section: "custody",
+    default: "off",
+    description: "bytes a uid may hold in all; then 413 `QUOTA_EXCEEDED`",
+  }),
+  AUDIT_LOG: documented(pathField.optional(), {
+    section: "custody",
+    default: "the log",
+    description: "a file of its own for the audit trail (JSON lines)",
+  }),
+  AUDIT_DOWNLOADS: documented(booleanField.optional(), {
+    section: "custody",
+    default: "`false`",
+    description: "record every download too (key, range, client address, status)",
+  }),
+  ADMIN_TOKENS: documented(secretListField("token", MIN_TOKEN_LENGTH, "characters").optional(), {
+    section: "custody",
+    default: "off",
+    description:
+      "bearer tokens of the admin API (several for rotation); without them there is no admin API",
+  }),
+  ADMIN_PORT: documented(portField.optional(), {
+    section: "custody",
+    default: "the gateway's port",
+    description: "serve the admin API on its own port instead, on `ADMIN_HOST`",
+  }),
+  ADMIN_HOST: documented(z.string().trim().min(1).default("127.0.0.1"), {
+    section: "custody",
+    default: "`127.0.0.1`",
+    description:
+      "the admin port's address: loopback, so it never faces the internet unless you say so",
+  }),
+};
+
+const privacy = {
+  ENCRYPTION: documented(choiceField(["on", "off"] as const).default("off"), {
+    section: "privacy",
+    default: "`off`",
+    description:
+      "`on`: every upload is encrypted in the gateway before it reaches storage, with a key per uid kept in the ledger (needs `ENCRYPTION_KEYS` or `ENCRYPTION_KEY_FILE`)",
+  }),
+  ENCRYPTION_KEYS: documented(z.string().optional(), {
+    section: "privacy",
+    default: "—",
+    description:
+      "master keys, base64 of 32 bytes, comma-separated, newest first (`mediagate keys generate` makes one); older ones keep opening what they wrapped",
+  }),
+  ENCRYPTION_KEY_FILE: documented(pathField.optional(), {
+    section: "privacy",
+    default: "—",
+    description: "a file of master keys instead, one per line, newest first (a mounted secret)",
+  }),
+  STRIP_METADATA: documented(z.string().trim().toLowerCase().prefault("on"), {
+    section: "privacy",
+    default: "`on`",
+    description:
+      "remove location and device metadata from photos and videos: `on`, `off`, or the sources to strip (`message,group`)",
+  }),
+};
+
 /** The storage variables every backend shares; each backend's own are in its provider. */
 function storage(providerNames: readonly [string, ...string[]]) {
   return {
@@ -337,6 +452,8 @@ export function gatewayEnvSchema(providerNames: readonly [string, ...string[]]) 
     ...download,
     ...browsers,
     ...limits,
+    ...custody,
+    ...privacy,
     ...storage(providerNames),
   });
 }
@@ -352,4 +469,6 @@ export const SECTIONS = {
   download: "Downloads",
   browsers: "Browsers",
   limits: "Rate limits",
+  custody: "Data custody",
+  privacy: "Encryption and metadata",
 } as const;

@@ -38,59 +38,80 @@ export function connectionsFor(fileLimit: number | undefined): number {
   return Math.max(16, Math.floor((fileLimit - RESERVED_DESCRIPTORS) / DESCRIPTORS_PER_CONNECTION));
 }
 
+/** Paths answered even when the server is full: an orchestrator's probes. */
+const PROBES = new Set(["/healthz", "/readyz"]);
+
+type Shed = "address" | "server";
+
+/** Answers a request on a shed connection: 429/503 JSON, and the connection closes. */
+function refuse(res: ServerResponse, why: Shed): void {
+  const [status, message] =
+    why === "address"
+      ? [429, "Too many open connections from this address."]
+      : [503, "The server is at its connection limit; try again shortly."];
+  const json = JSON.stringify({ result: false, error: { code: "TOO_MANY_CONNECTIONS", message } });
+  res.writeHead(status, {
+    "Content-Type": "application/json; charset=utf-8",
+    "Content-Length": Buffer.byteLength(json),
+    "Retry-After": "1",
+    "Cache-Control": "no-store",
+    Connection: "close",
+  });
+  res.end(json);
+}
+
 /**
- * Applies the caps to a server. Beyond the total, Node sheds new connections at accept (no
- * answer is possible without reading a request). A connection over its address's cap is
- * served one answer, 429 JSON, and closed; its requests never reach the app.
+ * Applies the caps to a server. A connection over a cap is accepted but serves one answer,
+ * 429 (its address is at its cap) or 503 (the server is), as JSON, and closes; its requests
+ * never reach the app. Probes (/healthz, /readyz) are still answered on a full server, so an
+ * orchestrator does not restart a gateway that is only busy. Sockets that never send a
+ * request are cut by HEADERS_TIMEOUT, as any.
  */
 export function capConnections(server: Server, caps: ConnectionCaps, logger: Logger): void {
-  server.maxConnections = caps.total;
-  let lastShed = 0;
-  server.on("drop", (data?: { remoteAddress?: string }) => {
-    const now = Date.now();
-    if (now - lastShed < 60_000) return;
-    lastShed = now;
-    logger.warn(
-      { remoteAddress: data?.remoteAddress, limit: caps.total },
-      "shedding new connections: the server is at its connection limit",
-    );
-  });
-  const perAddress = caps.perAddress;
-  if (perAddress === undefined) return;
   const open = new Map<string, number>();
-  const over = new WeakSet<Socket>();
+  let total = 0;
+  const shed = new WeakMap<Socket, Shed>();
+  const lastLogged = new Map<Shed, number>();
   server.prependListener("connection", (socket: Socket) => {
     const address = socket.remoteAddress ?? "unknown";
     const mine = open.get(address) ?? 0;
-    if (mine >= perAddress) {
-      over.add(socket);
+    const why: Shed | undefined =
+      total >= caps.total
+        ? "server"
+        : caps.perAddress !== undefined && mine >= caps.perAddress
+          ? "address"
+          : undefined;
+    if (why) {
+      shed.set(socket, why);
+      const now = Date.now();
+      if (now - (lastLogged.get(why) ?? 0) >= 60_000) {
+        lastLogged.set(why, now);
+        logger.warn(
+          { reason: why, remoteAddress: address, open: total },
+          why === "server"
+            ? "shedding new connections: the server is at its connection limit"
+            : "shedding new connections from an address at its connection limit",
+        );
+      }
       return;
     }
+    total++;
     open.set(address, mine + 1);
     socket.once("close", () => {
+      total--;
       const left = (open.get(address) ?? 1) - 1;
       if (left > 0) open.set(address, left);
       else open.delete(address);
     });
   });
   server.prependListener("request", (req: IncomingMessage, res: ServerResponse) => {
-    if (!over.has(req.socket)) return;
-    // Marked for the app to skip: answered here, the connection then closes.
-    (req as IncomingMessage & { refusedConnection?: boolean }).refusedConnection = true;
-    const json = JSON.stringify({
-      result: false,
-      error: {
-        code: "TOO_MANY_CONNECTIONS",
-        message: "Too many open connections from this address.",
-      },
-    });
-    res.writeHead(429, {
-      "Content-Type": "application/json; charset=utf-8",
-      "Content-Length": Buffer.byteLength(json),
-      "Retry-After": "1",
-      "Cache-Control": "no-store",
-      Connection: "close",
-    });
-    res.end(json);
+    const why = shed.get(req.socket);
+    if (!why) return;
+    if (why === "server" && PROBES.has((req.url ?? "").split("?")[0] ?? "")) {
+      res.setHeader("Connection", "close");
+      return;
+    }
+    (req as IncomingMessage & { shed?: boolean }).shed = true;
+    refuse(res, why);
   });
 }

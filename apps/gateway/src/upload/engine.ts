@@ -80,6 +80,7 @@ export class UploadEngine {
         declaredType: file.mimetype,
         body: file.stream,
         size: undefined,
+        sizeHint: declaredLength(req),
         signal: part.signal,
         progress: () => socket.bytesRead,
         log: req.log,
@@ -125,6 +126,12 @@ export class UploadEngine {
       (err: unknown) => callback(asError(err)),
     );
   }
+}
+
+/** The request's declared length: an upper bound of its file's (chunked requests have none). */
+function declaredLength(req: Request): number | undefined {
+  const length = Number(req.headers["content-length"]);
+  return Number.isSafeInteger(length) && length > 0 ? length : undefined;
 }
 
 function asError(err: unknown): Error {

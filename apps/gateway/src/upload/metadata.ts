@@ -4,14 +4,19 @@ import type { UploadFields } from "./fields.ts";
 const MAX_NAME_CHARS = 255;
 
 /**
+ * Control characters, and invisible formatting ones: bidirectional overrides (U+202E makes
+ * `invoice\u202Egpj.exe` display as "invoiceexe.jpg"), zero-width characters, line and
+ * paragraph separators (Unicode Cc, Cf, Zl, Zp).
+ */
+const UNSAFE_CHARACTERS = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
+
+/**
  * The client's file name as something safe to keep and to send back in a header: no folder
- * part, no control characters, NFC, at most 255 characters.
+ * part, no control or invisible formatting characters, NFC, at most 255 characters.
  */
 export function cleanFileName(original: string | undefined): string {
   const base = (original ?? "").split(/[/\\]/).pop() ?? "";
-  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
-  const controls = /[\u0000-\u001f\u007f-\u009f]/g;
-  const clean = base.normalize("NFC").replace(controls, "").trim();
+  const clean = base.normalize("NFC").replace(UNSAFE_CHARACTERS, "").trim();
   return [...clean].slice(0, MAX_NAME_CHARS).join("");
 }
 
@@ -24,8 +29,16 @@ export interface FileContent {
   sha256: string;
 }
 
-/** The largest content metadata can be: a 16-digit size (2^53) and a hex SHA-256. */
-const CONTENT_ROOM: Metadata = { size: "9".repeat(16), sha256: "0".repeat(64) };
+/**
+ * Room kept for what is added later: a 16-digit size (2^53) and a hex SHA-256, a stripping
+ * report and an encryption envelope (each well under its reserve).
+ */
+const CONTENT_ROOM: Metadata = {
+  size: "9".repeat(16),
+  sha256: "0".repeat(64),
+  stripped: "x".repeat(160),
+  enc: "x".repeat(256),
+};
 
 /**
  * Object metadata for an upload, part one: what the client said (uid, mid, source, file

@@ -24,8 +24,12 @@ export interface PendingUpload {
   readonly originalName: string | undefined;
   /** The body's length when known before it streams (a spooled file). */
   readonly size: number | undefined;
+  /** An upper bound of the file's length (the request's), when the exact one is unknown. */
+  readonly sizeHint: number | undefined;
   readonly startedAt: Date;
   readonly log: Logger;
+  /** Metadata hooks add before the first byte (an encryption envelope), stored with the object. */
+  readonly metadata: Metadata;
   /** Metadata the hooks' stages learn while the bytes stream, stored with the object. */
   readonly finalMetadata: Metadata;
 }
@@ -46,14 +50,17 @@ export interface UploadHook {
   /** Before any byte reaches storage; refuses by throwing (an HttpError). */
   admit?(upload: PendingUpload): Promise<void> | void;
   /** A stage over the file's bytes before they are counted and hashed (stripping). */
-  transform?(upload: PendingUpload): Transform | undefined;
+  transform?(upload: PendingUpload): Stage;
   /** A stage after the hash, shaping only how the bytes are stored (encryption). */
-  encode?(upload: PendingUpload): Transform | undefined;
+  encode?(upload: PendingUpload): Stage;
   /** The object is stored; throwing removes it and refuses the upload. */
   commit?(upload: PendingUpload, stored: StoredUpload): Promise<void> | void;
   /** The upload failed, or was discarded after commit: undo what admit and commit took. */
   abandon?(upload: PendingUpload, stored: StoredUpload | undefined): Promise<void> | void;
 }
+
+/** A hook's stream stage, made when the upload starts (possibly after asking a service). */
+type Stage = Transform | undefined | Promise<Transform | undefined>;
 
 /** One upload handed to the store step, by either path. */
 export interface StoreInput {
@@ -64,6 +71,8 @@ export interface StoreInput {
   body: Readable;
   /** Known for a spooled file; undefined while a part streams from the client. */
   size: number | undefined;
+  /** An upper bound of the file's length when `size` is unknown (the request's length). */
+  sizeHint?: number | undefined;
   /** Fires when the write must stop: client gone, size limit, shutdown. */
   signal: AbortSignal;
   /** Bytes the source has delivered so far: the stall watch's sign of progress. */
@@ -107,8 +116,10 @@ export class StoreStep {
       contentType: type.contentType,
       originalName: input.originalName,
       size: input.size,
+      sizeHint: input.sizeHint,
       startedAt: new Date(),
       log: input.log,
+      metadata: {},
       finalMetadata: {},
     };
     const admitted: UploadHook[] = [];
@@ -157,8 +168,10 @@ export class StoreStep {
     const { storage, config, lifecycle, hooks } = this.#options;
     const { body } = input;
     const meter = new ByteMeter();
-    const before = hooks.flatMap((hook) => hook.transform?.(upload) ?? []);
-    const after = hooks.flatMap((hook) => hook.encode?.(upload) ?? []);
+    const made = async (stages: Stage[]) =>
+      (await Promise.all(stages)).filter((s): s is Transform => s !== undefined);
+    const before = await made(hooks.map((hook) => hook.transform?.(upload)));
+    const after = await made(hooks.map((hook) => hook.encode?.(upload)));
     const stages = [...before, meter, ...after];
     const head = stages[0] as Transform;
     const tail = stages[stages.length - 1] as Transform;
@@ -178,7 +191,7 @@ export class StoreStep {
         contentDisposition: storedDisposition(upload.contentType, described),
         // A stage may change the length; only an untouched known length is worth passing.
         contentLength: stages.length === 1 ? input.size : undefined,
-        metadata: described,
+        metadata: { ...described, ...upload.metadata },
         finalMetadata: () => ({
           ...upload.finalMetadata,
           ...contentMetadata({ size: meter.bytes, sha256: meter.digest() }),

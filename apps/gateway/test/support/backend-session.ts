@@ -45,22 +45,37 @@ export class BackendSession {
     this.fixture = fixture;
   }
 
+  #env: Record<string, string> = {};
+
+  /** The environment the gateway runs with (for CLI commands against the same store). */
+  gatewayEnv(): Record<string, string> {
+    return { ...this.#env };
+  }
+
   async start(extraEnv: Record<string, string> = {}): Promise<void> {
     this.backend = await this.fixture.start();
     this.spoolDir = await mkdtemp(join(tmpdir(), "mediagate-e2e-spool-"));
-    this.gateway = await startGatewayProcess({
+    this.#env = {
       ...this.backend.env,
       AUTH_TOKENS: `${TOKEN},${ROTATED_TOKEN}`,
       PUBLIC_BASE_URL,
       SPOOL_DIR: this.spoolDir,
       ...extraEnv,
-    });
+    };
+    this.gateway = await startGatewayProcess(this.#env);
     const name = this.backend.env.STORAGE_PROVIDER as ProviderName;
     const provider = providers[name];
     if (!provider) throw new Error(`no provider ${name}`);
     this.adapter = await provider.create(provider.env.parse(this.backend.env), {
       createBucket: false,
     });
+  }
+
+  /** Stops the gateway and starts it again on the same store, with `changes` to its environment. */
+  async restartGateway(changes: Record<string, string>): Promise<void> {
+    await this.gateway.stop();
+    this.#env = { ...this.#env, ...changes };
+    this.gateway = await startGatewayProcess(this.#env);
   }
 
   #backendStopped = false;
@@ -72,10 +87,20 @@ export class BackendSession {
     await this.backend.stop();
   }
 
+  readonly #tempDirs: string[] = [];
+
+  /** A temp folder for this session's own files (a ledger), removed at stop. */
+  async tempDir(): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), "mediagate-e2e-session-"));
+    this.#tempDirs.push(dir);
+    return dir;
+  }
+
   async stop(): Promise<void> {
     await this.gateway?.stop();
     await this.stopBackend();
     if (this.spoolDir) await rm(this.spoolDir, { recursive: true, force: true });
+    for (const dir of this.#tempDirs) await rm(dir, { recursive: true, force: true });
   }
 
   /** The gateway's address for a download URL it returned. */

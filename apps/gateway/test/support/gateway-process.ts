@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -41,9 +42,37 @@ interface Spawned {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function spawnMain(env: Record<string, string>, cwd?: string): Spawned {
-  const child = spawn(process.execPath, ["--conditions=source", MAIN], {
-    env: { ...baseEnv(), ...env },
+/** Ledger files of gateways that were given none, removed when the test process exits. */
+const ledgerDirs: string[] = [];
+
+/**
+ * Every gateway gets a ledger of its own unless the test names one: the default path
+ * (./data/mediagate.db) would be shared by every gateway a test run starts.
+ */
+function ledgerEnv(env: Record<string, string>): Record<string, string> {
+  if (env.LEDGER_PATH || env.LEDGER_URL || env.LEDGER) return {};
+  const dir = mkdtempSync(join(tmpdir(), "mediagate-test-ledger-"));
+  ledgerDirs.push(dir);
+  return { LEDGER_PATH: join(dir, "ledger.db") };
+}
+
+function spawnMain(env: Record<string, string>, cwd?: string, fileLimit?: number): Spawned {
+  // prlimit (util-linux) starts the gateway with a descriptor limit of the test's choosing.
+  const [command, args] =
+    fileLimit === undefined
+      ? [process.execPath, ["--conditions=source", MAIN]]
+      : [
+          "prlimit",
+          [
+            `--nofile=${fileLimit}:${fileLimit}`,
+            "--",
+            process.execPath,
+            "--conditions=source",
+            MAIN,
+          ],
+        ];
+  const child = spawn(command, args, {
+    env: { ...baseEnv(), ...ledgerEnv(env), ...env },
     cwd: cwd ?? process.cwd(),
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group, so a stuck gateway and anything it started can be killed whole.
@@ -73,6 +102,7 @@ function spawnMain(env: Record<string, string>, cwd?: string): Spawned {
 const running = new Set<number>();
 process.once("exit", () => {
   for (const pid of running) killGroup(pid, "SIGKILL");
+  for (const dir of ledgerDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
@@ -87,11 +117,12 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
 /** Starts `src/main.ts` and resolves once it logs that it listens (PORT=0 picks a free port). */
 export async function startGatewayProcess(
   env: Record<string, string>,
-  options: { cwd?: string; timeoutMs?: number } = {},
+  options: { cwd?: string; timeoutMs?: number; fileLimit?: number } = {},
 ): Promise<GatewayProcess> {
   const { child, out, err, exited } = spawnMain(
     { PORT: "0", HOST: "127.0.0.1", ...env },
     options.cwd,
+    options.fileLimit,
   );
   const pid = child.pid ?? -1;
   const logs = () =>
@@ -122,6 +153,15 @@ export async function startGatewayProcess(
   });
 
   let stopping: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
+  let signalled = false;
+  // A gateway that dies on its own fails every later request with a bare ECONNREFUSED: say
+  // why, once, where the test run's output shows it.
+  void exited.then(({ code, signal }) => {
+    if (signalled || stopping) return;
+    process.stderr.write(
+      `gateway ${pid} exited by itself (${code ?? signal}):\n${err.join("")}\n${out.join("").slice(-4000)}\n`,
+    );
+  });
   return {
     url,
     pid,
@@ -134,7 +174,10 @@ export async function startGatewayProcess(
       if (!kb) throw new Error("no VmHWM in /proc status");
       return Number(kb) * 1024;
     },
-    signal: (signal) => child.kill(signal),
+    signal: (signal) => {
+      signalled = true;
+      child.kill(signal);
+    },
     exited,
     stop: () =>
       (stopping ??= (async () => {
