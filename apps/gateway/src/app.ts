@@ -10,9 +10,13 @@ import type { RedirectOptions } from "./download/redirect.ts";
 import { healthRouter } from "./health/route.ts";
 import { errorHandler, HttpError, notFoundHandler } from "./http/errors.ts";
 import { cors } from "./http/cors.ts";
+import type { Metrics } from "./observability/metrics.ts";
+import { metricsRoute } from "./observability/route.ts";
+import type { Tracing } from "./observability/tracing.ts";
 import { httpLogger } from "./http/logging.ts";
 import type { RateLimits } from "./ratelimit/limits.ts";
 import { limitByClientAddress } from "./ratelimit/middleware.ts";
+import { statusRouter } from "./status/route.ts";
 import type { Lifecycle } from "./server/lifecycle.ts";
 import { DOWNLOAD_PREFIX } from "./upload/public-url.ts";
 import { enforceBodyRate, limitConcurrentUploads } from "./upload/pace.ts";
@@ -33,6 +37,8 @@ export interface AppParts {
   /** DOWNLOAD_MODE=redirect: downloads answer 302 to signed URLs. */
   redirect: RedirectOptions | undefined;
   custody: Custody;
+  metrics: Metrics;
+  tracing: Tracing | undefined;
 }
 
 /** AUDIT_DOWNLOADS: each download as an audit event, once it has been answered. */
@@ -71,7 +77,13 @@ export function createApp(parts: AppParts): Express {
   app.use((req, _res, next) => {
     if (!(req as Request & { shed?: boolean }).shed) next();
   });
+  // Before the logger: the request's log line carries its trace's ids.
+  if (parts.tracing) app.use(parts.tracing.middleware());
   app.use(httpLogger(parts.logger));
+  app.use(parts.metrics.middleware());
+  if (config.operations.metrics && config.operations.metrics.port === undefined) {
+    app.get("/metrics", metricsRoute(parts.metrics));
+  }
   app.use(requireHost);
   // Before every route, so refusals carry the headers a page needs to read them.
   app.use(cors(config.browsers.cors));
@@ -89,6 +101,8 @@ export function createApp(parts: AppParts): Express {
       ],
     }),
   );
+  // Ahead of the upload routes: it counts their outcomes (and serves GET / to browsers).
+  app.use(statusRouter({ config, storage: parts.storage, custody: parts.custody, lifecycle }));
   app.post(
     ["/", "/upload"],
     limitByClientAddress(rateLimits.uploadsPerIp, "uploads from this address"),

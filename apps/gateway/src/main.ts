@@ -32,6 +32,11 @@ if (process.argv[2] === "ledger") {
   const { runLedgerCommand } = await import("./cli/ledger.ts");
   process.exit(await runLedgerCommand(process.argv.slice(3), baseDir));
 }
+// `mediagate migrate --to <target.env>` copies every object to another backend.
+if (process.argv[2] === "migrate") {
+  const { runMigrateCommand } = await import("./cli/migrate.ts");
+  process.exit(await runMigrateCommand(process.argv.slice(3), baseDir));
+}
 
 function fail(message: string): never {
   process.stderr.write(`mediagate: ${message}\n`);
@@ -111,6 +116,8 @@ try {
   logger.info(
     {
       url: gateway.url,
+      adminUrl: gateway.adminUrl,
+      metricsUrl: gateway.metricsUrl,
       publicBaseUrl: config.download.publicBaseUrl ?? "(from each request's Host header)",
       storage: config.storage.provider.name,
       maxFileSize: formatSize(config.upload.maxFileSize),

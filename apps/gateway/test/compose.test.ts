@@ -2,66 +2,26 @@
  * docker-compose.yml is for operators (no Docker engine runs here), so it is checked the way
  * the gateway would see it: every gateway service's environment, after compose's variable
  * interpolation, must be a valid configuration for the real schema. Beyond that: every
- * service the READMEs tell operators to start exists, and every gateway waits until the
- * storage service it points at is healthy (a gateway that creates its bucket at start
- * would otherwise race the emulator and fail).
+ * service the READMEs tell operators to start exists (with its profile enabled), and every
+ * gateway waits until the storage, ledger and Redis services it points at are healthy (a
+ * gateway that creates its bucket at start would otherwise race the emulator and fail).
  */
 import { readFileSync, readdirSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { parse } from "yaml";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../src/config/load.ts";
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../../..");
-const COMPOSE_FILE = join(ROOT, "docker-compose.yml");
-
-/** What an operator's shell or .env would supply for `${VAR:?…}` variables. */
-const OPERATOR_ENV: Record<string, string> = { AUTH_TOKENS: "compose-test-token-0123456789" };
-
-/** Compose's `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?error}` and `$$`. */
-function interpolate(value: string, env: Record<string, string>): string {
-  return value.replace(
-    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}/g,
-    (match, name?: string, op?: string, arg?: string) => {
-      if (match === "$$") return "$";
-      const set = name !== undefined && env[name] !== undefined;
-      const value = name !== undefined ? env[name] : undefined;
-      if (op === ":-") return value ? value : (arg ?? "");
-      if (op === "-") return set ? (value ?? "") : (arg ?? "");
-      if (op === ":?" || op === "?") {
-        if (!value) throw new Error(`compose would stop: ${name} ${arg}`);
-        return value;
-      }
-      return value ?? "";
-    },
-  );
-}
-
-function environmentOf(service: Record<string, unknown>): Record<string, string> {
-  const env = service.environment;
-  if (Array.isArray(env)) {
-    return Object.fromEntries(
-      env.map((entry: string) => {
-        const at = entry.indexOf("=");
-        return at < 0 ? [entry, ""] : [entry.slice(0, at), entry.slice(at + 1)];
-      }),
-    );
-  }
-  return Object.fromEntries(
-    Object.entries((env ?? {}) as Record<string, unknown>).map(([k, v]) => [
-      k,
-      v == null ? "" : String(v),
-    ]),
-  );
-}
-
-const compose = parse(readFileSync(COMPOSE_FILE, "utf8"), { merge: true }) as {
-  services: Record<string, Record<string, unknown>>;
-};
-const gatewayServices = Object.entries(compose.services).filter(([name]) =>
-  name.startsWith("gateway"),
-);
+import {
+  ROOT,
+  compose,
+  composeDuration,
+  configOf,
+  dependsOn,
+  environmentOf,
+  gatewayServices,
+  interpolate,
+  interpolatedEnv,
+  OPERATOR_ENV,
+  replicasOf,
+} from "./support/compose.ts";
 
 /** The services the READMEs and compose's own comments name: each must exist. */
 const DOCUMENTED_SERVICES = [
@@ -69,9 +29,13 @@ const DOCUMENTED_SERVICES = [
   "gateway-s3",
   "gateway-azure",
   "gateway-gcs",
+  "gateway-scaled",
   "minio",
   "azurite",
   "fake-gcs",
+  "redis",
+  "postgres",
+  "nginx",
 ];
 
 /** Every README an operator reads. */
@@ -90,40 +54,46 @@ function readmes(): string[] {
   });
 }
 
-/** Services named in `docker compose up|start|run … <service>` commands in a text. */
-function servicesStartedIn(text: string): string[] {
-  const names: string[] = [];
-  for (const match of text.matchAll(/docker compose (?:up|start|run)\b([^`)\n]*)/g)) {
-    for (const word of (match[1] ?? "").trim().split(/\s+/)) {
-      if (/^[a-z][a-z0-9_.-]*$/.test(word)) names.push(word);
-    }
+/** `docker compose [--profile p]… up|start|run … <service>` commands in a text. */
+function commandsIn(text: string): { profiles: string[]; services: string[] }[] {
+  const commands = [];
+  const pattern = /docker compose((?:\s+--profile\s+[\w-]+)*)\s+(?:up|start|run)\b([^`)\n]*)/g;
+  for (const match of text.matchAll(pattern)) {
+    const profiles = [...(match[1] ?? "").matchAll(/--profile\s+([\w-]+)/g)].map((m) => m[1] ?? "");
+    const services = (match[2] ?? "")
+      .trim()
+      .split(/\s+/)
+      .filter((word) => /^[a-z][a-z0-9_.-]*$/.test(word));
+    commands.push({ profiles, services });
   }
-  return names;
+  return commands;
 }
 
-/** `depends_on` in either form, as service → condition. */
-function dependsOn(service: Record<string, unknown>): Record<string, string> {
-  const deps = service.depends_on;
-  if (deps === undefined) return {};
-  if (Array.isArray(deps)) {
-    return Object.fromEntries(deps.map((name: string) => [name, "service_started"]));
+const servicesStartedIn = (text: string) => commandsIn(text).flatMap((c) => c.services);
+
+/** A service and everything it depends on, transitively. */
+function withDependencies(name: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(name)) return seen;
+  seen.add(name);
+  for (const dep of Object.keys(dependsOn(compose.services[name] ?? {}))) {
+    withDependencies(dep, seen);
   }
-  return Object.fromEntries(
-    Object.entries(deps as Record<string, { condition?: string } | null>).map(([name, dep]) => [
-      name,
-      dep?.condition ?? "service_started",
-    ]),
-  );
+  return seen;
+}
+
+/** The compose service a URL points at, if it is one of ours. */
+function serviceAt(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  const host = new URL(url).hostname;
+  return Object.hasOwn(compose.services, host) ? host : undefined;
 }
 
 /** The compose service a gateway's storage endpoint points at, if it is one of ours. */
 function storageServiceOf(env: Record<string, string>): string | undefined {
   const connection = /BlobEndpoint=([^;]+)/i.exec(env.AZURE_STORAGE_CONNECTION_STRING ?? "");
-  const endpoint =
-    env.S3_ENDPOINT || env.GCS_API_ENDPOINT || env.AZURE_STORAGE_ENDPOINT || connection?.[1];
-  if (!endpoint) return undefined;
-  const host = new URL(endpoint).hostname;
-  return Object.hasOwn(compose.services, host) ? host : undefined;
+  return serviceAt(
+    env.S3_ENDPOINT || env.GCS_API_ENDPOINT || env.AZURE_STORAGE_ENDPOINT || connection?.[1],
+  );
 }
 
 describe("docker-compose.yml", () => {
@@ -135,6 +105,24 @@ describe("docker-compose.yml", () => {
     expect(started).toEqual(expect.arrayContaining(["gateway", "gateway-s3", "minio", "azurite"]));
     for (const name of new Set([...DOCUMENTED_SERVICES, ...started])) {
       expect(Object.keys(compose.services), `service ${name}`).toContain(name);
+    }
+  });
+
+  it("enables the profile of every service a documented command starts", () => {
+    const texts = [
+      readFileSync(join(ROOT, "docker-compose.yml"), "utf8"),
+      ...readmes().map((path) => readFileSync(join(ROOT, path), "utf8")),
+    ];
+    const commands = texts.flatMap(commandsIn);
+    expect(commands.some((c) => c.profiles.includes("scaled"))).toBe(true);
+    for (const { profiles, services } of commands) {
+      for (const name of services.flatMap((s) => [...withDependencies(s)])) {
+        const needed = (compose.services[name]?.profiles as string[] | undefined) ?? [];
+        if (needed.length === 0) continue;
+        expect(profiles, `${services.join(" ")} starts ${name}`).toEqual(
+          expect.arrayContaining([needed[0]]),
+        );
+      }
     }
   });
 
@@ -156,10 +144,8 @@ describe("docker-compose.yml", () => {
 
   for (const [name, service] of gatewayServices) {
     it(`${name}: the environment is a valid gateway configuration`, () => {
-      const env = Object.fromEntries(
-        Object.entries(environmentOf(service)).map(([k, v]) => [k, interpolate(v, OPERATOR_ENV)]),
-      );
-      const config = loadConfig({ ...env, NODE_ENV: "production" }, "/srv");
+      const env = interpolatedEnv(service);
+      const config = configOf(service);
       expect(config.auth.tokens).toEqual([OPERATOR_ENV.AUTH_TOKENS]);
       expect(config.storage.provider.name).toBe(env.STORAGE_PROVIDER ?? "fs");
       expect(
@@ -184,11 +170,33 @@ describe("docker-compose.yml", () => {
       expect(service.restart).toMatch(/^(always|unless-stopped|on-failure)/);
     });
 
+    it(`${name}: waits for the ledger and Redis it uses to be healthy`, () => {
+      const env = interpolatedEnv(service);
+      for (const used of [serviceAt(env.LEDGER_URL), serviceAt(env.REDIS_URL)]) {
+        if (used === undefined) continue;
+        expect(dependsOn(service)[used], `${name} depends_on ${used}`).toBe("service_healthy");
+        expect(compose.services[used]?.healthcheck, `${used} healthcheck`).toBeDefined();
+      }
+    });
+
+    it(`${name}: gives in-flight uploads SHUTDOWN_TIMEOUT before the container is killed`, () => {
+      // Compose's default is 10s; past it the engine sends SIGKILL mid-upload.
+      const grace = composeDuration(String(service.stop_grace_period ?? "10s"));
+      expect(grace).toBeGreaterThan(configOf(service).server.shutdownTimeoutMs);
+    });
+
     it(`${name}: builds the gateway image and publishes its port`, () => {
       const build = service.build as { dockerfile?: string } | undefined;
       expect(build?.dockerfile ?? service.image).toBeDefined();
       if (build?.dockerfile)
         expect(readFileSync(join(ROOT, build.dockerfile), "utf8")).toMatch(/^FROM /m);
+      if (replicasOf(service) > 1) {
+        // Replicas cannot share a host port: they are reached through the nginx service
+        // (compose-scaled.test.ts checks its upstream).
+        expect(service.ports).toBeUndefined();
+        expect(dependsOn(compose.services.nginx ?? {})[name]).toBe("service_healthy");
+        return;
+      }
       const env = environmentOf(service);
       const port = env.PORT ?? "8080";
       expect(

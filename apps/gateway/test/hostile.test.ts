@@ -110,6 +110,63 @@ describe("descriptor exhaustion by slow connections", () => {
   });
 });
 
+describe("a body that trickles", () => {
+  let gateway: GatewayProcess;
+  beforeAll(async () => {
+    gateway = await startGatewayProcess({
+      FS_ROOT: join(dir, "rate-store"),
+      AUTH_TOKENS: TOKEN,
+      MIN_UPLOAD_RATE: "2000",
+      MIN_UPLOAD_RATE_WINDOW: "2s",
+    });
+  });
+  afterAll(() => gateway?.stop());
+
+  /** Sends `total` bytes of file at `perTick` bytes every 100 ms; resolves with the answer. */
+  function paced(total: number, perTick: number): Promise<Answer | Error> {
+    const parts = form("");
+    const boundary = "pacedboundary";
+    const head = Buffer.concat(
+      parts
+        .slice(0, 4)
+        .map((p) =>
+          Buffer.concat([
+            partHead(boundary, p),
+            Buffer.from(`${(p as { value: string }).value}\r\n`),
+          ]),
+        ),
+    );
+    return new Promise((resolve) => {
+      const req = request(`${gateway.url}/upload`, {
+        method: "POST",
+        headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
+      });
+      req.on("response", (res) => readAnswer(res).then(resolve, resolve));
+      req.on("error", resolve);
+      req.write(head);
+      req.write(partHead(boundary, parts[4] as Part));
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (req.destroyed) return clearInterval(timer);
+        const n = Math.min(perTick, total - sent);
+        req.write(Buffer.alloc(n, 1));
+        sent += n;
+        if (sent >= total) {
+          clearInterval(timer);
+          req.end(`\r\n--${boundary}--\r\n`);
+        }
+      }, 100);
+    });
+  }
+
+  it("cuts an upload slower than MIN_UPLOAD_RATE with 408, and lets a slow but real one pass", async () => {
+    const [slow, fine] = await Promise.all([paced(100_000, 10), paced(20_000, 500)]);
+    expect(slow).not.toBeInstanceOf(Error);
+    expect(slow).toMatchObject({ status: 408, json: { error: { code: "UPLOAD_TOO_SLOW" } } });
+    expect(fine).toMatchObject({ status: 200 });
+  });
+});
+
 describe("answers Node would write itself", () => {
   let gateway: GatewayProcess;
   beforeAll(async () => {

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { isStorageError, type StorageAdapter } from "@mediagate/core";
 import type { ErasureJob, Ledger, LedgerRecord } from "@mediagate/ledger";
+import type { Metrics } from "../observability/metrics.ts";
 import type { Audit } from "./audit.ts";
 
 export interface EraserOptions {
@@ -10,7 +11,8 @@ export interface EraserOptions {
   logger: Logger;
   now: () => Date;
   /** Runs first when a uid is erased: destroys its encryption key (crypto-shredding). */
-  shred?: (uid: string) => Promise<void>;
+  shred?: ((uid: string) => Promise<void>) | undefined;
+  metrics?: Metrics | undefined;
 }
 
 /** Records removed per step; progress is saved after each, so a restart resumes there. */
@@ -90,6 +92,7 @@ export class Eraser {
     }
     job = await ledger.finishErasure(job.id, now());
     audit.record({ event: "erase.uid.finished", actor, uid: job.uid, job: job.id, removed });
+    this.#options.metrics?.erasures.inc({ event: "finished" });
     return job;
   }
 

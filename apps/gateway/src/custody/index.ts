@@ -10,6 +10,7 @@ import { Audit } from "./audit.ts";
 import { Eraser } from "./eraser.ts";
 import { ledgerHook } from "./ledger-hook.ts";
 import { RetentionSweeper } from "./retention.ts";
+import type { Metrics } from "../observability/metrics.ts";
 import { encryptionHook } from "../encryption/hook.ts";
 import { UidKeys } from "../encryption/keys.ts";
 import { DecryptingStorage } from "../encryption/reader.ts";
@@ -39,6 +40,7 @@ export interface CustodyOptions {
   encryption: PrivacyConfig["encryption"];
   storage: StorageAdapter;
   logger: Logger;
+  metrics?: Metrics;
   now?: () => Date;
 }
 
@@ -82,7 +84,15 @@ export async function startCustody(options: CustodyOptions): Promise<Custody> {
   const reader = keys ? new DecryptingStorage(storage, keys, logger) : storage;
   // Erasing a uid destroys its key first: its objects are unreadable at once, copies too.
   const shred = keys && ((uid: string) => keys.shred(uid));
-  const eraser = new Eraser({ ledger, storage, audit, logger, now, shred });
+  const eraser = new Eraser({
+    ledger,
+    storage,
+    audit,
+    logger,
+    now,
+    shred,
+    metrics: options.metrics,
+  });
   const sweeper = config.retention?.expires
     ? new RetentionSweeper({
         ledger,
@@ -92,6 +102,7 @@ export async function startCustody(options: CustodyOptions): Promise<Custody> {
         now,
         intervalMs: config.sweepIntervalMs,
         ratePerSecond: config.sweepRatePerSecond,
+        metrics: options.metrics,
       })
     : undefined;
   const open = async (key: string): Promise<Readable> => (await reader.read(key)).body;
@@ -126,6 +137,7 @@ export async function startCustody(options: CustodyOptions): Promise<Custody> {
         retention: config.retention,
         quotas: config.quotas,
         now,
+        metrics: options.metrics,
       }),
       uploadAudit,
     ],

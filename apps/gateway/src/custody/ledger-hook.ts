@@ -2,6 +2,7 @@ import { Transform, type TransformCallback } from "node:stream";
 import { isLedgerError, type Admission, type Ledger, type QuotaLimits } from "@mediagate/ledger";
 import { HttpError } from "../http/errors.ts";
 import { cleanFileName } from "../upload/metadata.ts";
+import type { Metrics } from "../observability/metrics.ts";
 import type { PendingUpload, UploadHook } from "../upload/store.ts";
 import type { Retention } from "./retention-rules.ts";
 import { sourceCode } from "./sources.ts";
@@ -14,6 +15,7 @@ export interface LedgerHookOptions {
   quotas: QuotaLimits | undefined;
   /** The clock (tests move it). */
   now: () => Date;
+  metrics?: Metrics | undefined;
 }
 
 /** A ledger that does not answer: the upload is refused for now, never stored unrecorded. */
@@ -88,6 +90,7 @@ export function ledgerHook(options: LedgerHookOptions): UploadHook {
     },
     async commit(upload, stored) {
       const createdAt = now();
+      const records = options.metrics?.ledgerRecords;
       const result = await askLedger(() =>
         ledger.record(
           {
@@ -106,7 +109,11 @@ export function ledgerHook(options: LedgerHookOptions): UploadHook {
           },
           { uploadStartedAt: upload.startedAt },
         ),
-      );
+      ).catch((err: unknown) => {
+        records?.inc({ outcome: "error" });
+        throw err;
+      });
+      records?.inc({ outcome: result.status });
       if (result.status === "refused") {
         throw new HttpError("UID_ERASING", "This user's files were erased while it uploaded.");
       }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { Ledger } from "@mediagate/ledger";
+import type { Metrics } from "../observability/metrics.ts";
 import type { Audit } from "./audit.ts";
 import type { Eraser } from "./eraser.ts";
 
@@ -15,6 +16,7 @@ export interface SweeperOptions {
   intervalMs: number;
   /** Most deletions per second, so a backlog never floods the store. */
   ratePerSecond: number;
+  metrics?: Metrics | undefined;
 }
 
 /** Records claimed per batch; a claim lapses after the lease if this process dies. */
@@ -84,12 +86,15 @@ export class RetentionSweeper {
         if (due > 0) await new Promise((resolve) => setTimeout(resolve, due));
       }
     } catch (err) {
+      this.#options.metrics?.sweeps.inc({ outcome: "failed" });
       logger.warn({ err, removed: swept }, "retention sweep stopped; it continues at the next one");
       throw err;
     } finally {
       this.removed += swept;
+      this.#options.metrics?.retentionDeleted.inc(swept);
       if (swept > 0) logger.info({ removed: swept }, "retention removed expired objects");
     }
+    this.#options.metrics?.sweeps.inc({ outcome: "done" });
     return swept;
   }
 }

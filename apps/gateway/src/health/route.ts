@@ -9,6 +9,52 @@ export interface ReadinessCheck {
   check(signal: AbortSignal): Promise<void>;
 }
 
+/** One check's outcome; `error` is what it threw. */
+export interface CheckOutcome {
+  name: string;
+  ok: boolean;
+  ms: number;
+  error?: unknown;
+}
+
+async function runCheck({ name, check }: ReadinessCheck, timeoutMs: number): Promise<CheckOutcome> {
+  const started = performance.now();
+  const ms = () => Math.round(performance.now() - started);
+  try {
+    await check(AbortSignal.timeout(timeoutMs));
+    return { name, ok: true, ms: ms() };
+  } catch (error) {
+    return { name, ok: false, ms: ms(), error };
+  }
+}
+
+/**
+ * Runs the readiness checks, each with its own time limit: in order, stopping at the first
+ * failure (a probe needs only a yes or no), or all at once when `all` (a status page shows
+ * every one).
+ */
+export async function runChecks(
+  checks: readonly ReadinessCheck[],
+  timeoutMs: number,
+  { all = false }: { all?: boolean } = {},
+): Promise<CheckOutcome[]> {
+  if (all) return Promise.all(checks.map((check) => runCheck(check, timeoutMs)));
+  const outcomes: CheckOutcome[] = [];
+  for (const check of checks) {
+    const outcome = await runCheck(check, timeoutMs);
+    outcomes.push(outcome);
+    if (!outcome.ok) break;
+  }
+  return outcomes;
+}
+
+/** The refusal a failed check answers /readyz with. */
+export function checkFailure(name: string, storageName: string | undefined): HttpError {
+  return name === storageName
+    ? new HttpError("STORAGE_UNAVAILABLE", `The ${name} storage backend is not usable.`)
+    : new HttpError("LEDGER_UNAVAILABLE", `The ${name} is not usable.`);
+}
+
 export interface HealthRouteOptions {
   lifecycle: Lifecycle;
   /** Everything an upload needs: the storage backend, the ledger. */
@@ -32,17 +78,10 @@ export function healthRouter({
       return sendError(res, new HttpError("SHUTTING_DOWN", "The server is shutting down."));
     }
     const [storage, ...rest] = checks;
-    for (const { name, check } of checks) {
-      try {
-        await check(AbortSignal.timeout(checkTimeoutMs));
-      } catch (err) {
-        req.log.warn({ err, check: name }, "readiness check failed");
-        const error =
-          name === storage?.name
-            ? new HttpError("STORAGE_UNAVAILABLE", `The ${name} storage backend is not usable.`)
-            : new HttpError("LEDGER_UNAVAILABLE", `The ${name} is not usable.`);
-        return sendError(res, error);
-      }
+    const failed = (await runChecks(checks, checkTimeoutMs)).find((outcome) => !outcome.ok);
+    if (failed) {
+      req.log.warn({ err: failed.error, check: failed.name }, "readiness check failed");
+      return sendError(res, checkFailure(failed.name, storage?.name));
     }
     res.set("Cache-Control", "no-store").json({
       result: true,

@@ -37,7 +37,11 @@ export interface RefusalLogEntry {
   reason?: string | undefined;
 }
 
-type Locals = { upload?: UploadLogEntry; refusal?: RefusalLogEntry };
+type Locals = {
+  upload?: UploadLogEntry;
+  refusal?: RefusalLogEntry;
+  trace?: { trace_id: string; span_id: string };
+};
 type WithLocals = ServerResponse & { locals?: Locals };
 
 function locals(res: ServerResponse): Locals {
@@ -81,6 +85,8 @@ export function httpLogger(logger: Logger) {
       res.setHeader("X-Request-Id", id);
       return id;
     },
+    // The trace's ids (when tracing is on), so a log line leads to its trace.
+    customProps: (_req, res) => (res as WithLocals).locals?.trace ?? {},
     customLogLevel: (_req, res, err) => {
       if (!answered(res)) return "info";
       return err || res.statusCode >= 500 ? "error" : "info";

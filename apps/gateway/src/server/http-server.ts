@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { Server as NetServer, type AddressInfo, type Socket } from "node:net";
+import { setTimeout as delay } from "node:timers/promises";
 import type { Express } from "express";
 import type { Logger } from "pino";
 import type { ServerConfig } from "../config/load.ts";
@@ -25,6 +26,8 @@ export interface RunningServer {
 
 /** After the deadline, how long aborted writes get to remove what they started. */
 const ABORT_GRACE_MS = 10_000;
+/** On shutdown, how long a connection opened just before gets to bring its request. */
+const FRESH_GRACE_MS = 1000;
 
 /**
  * The HTTP server around the app. Node's default 5-minute `requestTimeout` would kill a slow
@@ -57,7 +60,12 @@ export async function startServer(
   const current = currentRequests(server);
   const latest = new WeakMap<Socket, IncomingMessage>();
   server.on("request", (req: IncomingMessage) => latest.set(req.socket, req));
-  server.on("connection", (socket: Socket) => lingerOnClose(socket, () => latest.get(socket)));
+  const open = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    open.add(socket);
+    socket.once("close", () => open.delete(socket));
+    lingerOnClose(socket, () => latest.get(socket));
+  });
   // Node answers an Expect it does not know with an empty 417; this is the same, in JSON.
   server.on("checkExpectation", (_req: IncomingMessage, res: ServerResponse) => {
     const body = JSON.stringify({
@@ -101,10 +109,20 @@ export async function startServer(
   const shutdown = () =>
     (stopping ??= (async () => {
       lifecycle.startDraining();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      logger.info({ inFlight: lifecycle.inFlight }, "shutting down: no new connections");
-      if (!(await lifecycle.idle(options.shutdownTimeoutMs))) {
+      const deadline = Date.now() + options.shutdownTimeoutMs;
+      const closed = new Promise<void>((resolve) => stopAccepting(server, () => resolve()));
+      let fresh = 0;
+      for (const socket of open) {
+        if (current.has(socket)) continue;
+        if (latest.has(socket)) socket.destroy();
+        else fresh += 1;
+      }
+      logger.info({ inFlight: lifecycle.inFlight, fresh }, "shutting down: no new connections");
+      if (fresh > 0) {
+        await delay(Math.min(FRESH_GRACE_MS, options.shutdownTimeoutMs));
+        for (const socket of open) if (!latest.has(socket)) socket.destroy();
+      }
+      if (!(await lifecycle.idle(Math.max(0, deadline - Date.now())))) {
         logger.warn(
           { inFlight: lifecycle.inFlight },
           "shutdown deadline passed: aborting in-flight requests",
@@ -118,6 +136,17 @@ export async function startServer(
     })());
 
   return { server, url: `http://${host}:${address.port}`, shutdown };
+}
+
+/**
+ * Stops listening without http.Server#close's sweep of idle connections: that sweep also
+ * destroys a connection opened a moment ago whose request is not parsed yet, and a proxy
+ * that has just written an upload into it gets a reset it cannot re-send (a 502 for the
+ * client, seen in rolling restarts behind nginx). The caller closes kept-alive connections
+ * itself and gives fresh ones FRESH_GRACE_MS to bring their request.
+ */
+function stopAccepting(server: Server, onClosed: () => void): void {
+  NetServer.prototype.close.call(server, onClosed);
 }
 
 interface Exchange {

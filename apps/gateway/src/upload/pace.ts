@@ -59,21 +59,31 @@ export function limitConcurrentUploads(max: number) {
 /**
  * Cuts a body arriving slower than `minBytesPerSecond` over each `rateWindowMs` (408
  * UPLOAD_TOO_SLOW). Time the gateway itself holds the body back (a slow store applying
- * backpressure) does not count against the client.
+ * backpressure) does not count against the client. One timer watches every upload, so an
+ * upload costs a set entry, not a timer of its own.
  */
 export function enforceBodyRate(config: Pick<PaceConfig, "minBytesPerSecond" | "rateWindowMs">) {
   const floor = (config.minBytesPerSecond * config.rateWindowMs) / 1000;
-  return (req: Request, res: Response, next: NextFunction): void => {
-    if (config.minBytesPerSecond <= 0) return next();
-    const socket = req.socket;
-    let mark = socket.bytesRead;
-    const timer = setInterval(() => {
-      if (req.complete || res.headersSent) return stop();
+  const watched = new Map<Request, { res: Response; mark: number; markedAt: number }>();
+  let timer: NodeJS.Timeout | undefined;
+  const tick = () => {
+    const now = Date.now();
+    for (const [req, entry] of watched) {
+      const { res } = entry;
+      const socket = req.socket;
+      if (req.complete || res.headersSent) {
+        watched.delete(req);
+        continue;
+      }
+      // Each upload is judged on whole windows of its own, not on the timer's.
+      const elapsed = now - entry.markedAt;
+      if (elapsed < config.rateWindowMs) continue;
       const held = req.readableFlowing === false || socket.isPaused();
-      const read = socket.bytesRead - mark;
-      mark = socket.bytesRead;
-      if (held || read >= floor) return;
-      stop();
+      const read = socket.bytesRead - entry.mark;
+      entry.mark = socket.bytesRead;
+      entry.markedAt = now;
+      if (held || read >= (floor * elapsed) / config.rateWindowMs) continue;
+      watched.delete(req);
       cutUpload(
         req,
         new HttpError(
@@ -81,10 +91,21 @@ export function enforceBodyRate(config: Pick<PaceConfig, "minBytesPerSecond" | "
           `The upload arrived slower than ${config.minBytesPerSecond} bytes per second; it was cut.`,
         ),
       );
-    }, config.rateWindowMs);
-    timer.unref();
-    const stop = () => clearInterval(timer);
-    res.once("close", stop);
+    }
+    if (watched.size === 0) {
+      clearInterval(timer);
+      timer = undefined;
+    }
+  };
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (config.minBytesPerSecond <= 0) return next();
+    watched.set(req, { res, mark: req.socket.bytesRead, markedAt: Date.now() });
+    res.once("close", () => watched.delete(req));
+    if (!timer) {
+      // Several ticks a window, so an upload is judged soon after each of its windows ends.
+      timer = setInterval(tick, Math.max(1000, config.rateWindowMs / 4));
+      timer.unref();
+    }
     next();
   };
 }

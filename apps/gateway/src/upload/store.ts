@@ -1,5 +1,6 @@
 import type { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream";
+import type { Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { StorageError, type Metadata, type StorageAdapter } from "@mediagate/core";
 import { ByteMeter } from "@mediagate/core/multer";
@@ -86,6 +87,8 @@ export interface StoreStepOptions {
   config: UploadConfig;
   lifecycle: Pick<Lifecycle, "signal" | "beginWork">;
   hooks: readonly UploadHook[];
+  /** With tracing on: authentication gets a span of its own. */
+  tracer?: Tracer | undefined;
 }
 
 /**
@@ -103,7 +106,9 @@ export class StoreStep {
 
   async store(input: StoreInput): Promise<StoredUpload> {
     const { authenticator, config, hooks } = this.#options;
-    const decision = await authenticator.authenticate({ auth: input.auth, ...input.fields });
+    const request = { auth: input.auth, ...input.fields };
+    const span = this.#options.tracer?.startSpan("authenticate");
+    const decision = await authenticator.authenticate(request).finally(() => span?.end());
     if (!decision.ok) throw decision.error;
     // A signed token names the uploader when the form did not.
     const fields = { ...input.fields, uid: decision.uid };

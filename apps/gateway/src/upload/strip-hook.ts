@@ -2,6 +2,8 @@ import { createStripStream, formatStripReport } from "@mediagate/strip";
 import { sourceCode } from "../custody/sources.ts";
 import type { UploadHook } from "./store.ts";
 
+const MEDIA = /^(image|video)\//;
+
 /** STRIP_METADATA: strip everything, nothing, or the uploads of these mesibo sources. */
 export type StripPolicy = { sources: "all" } | { sources: ReadonlySet<number> };
 
@@ -14,6 +16,8 @@ export type StripPolicy = { sources: "all" } | { sources: ReadonlySet<number> };
 export function stripHook(policy: StripPolicy): UploadHook {
   return {
     transform(upload) {
+      // Only what the bytes showed to be a photo or a video has anything to strip.
+      if (!MEDIA.test(upload.contentType)) return undefined;
       if (policy.sources !== "all" && !policy.sources.has(sourceCode(upload.fields.source))) {
         return undefined;
       }

@@ -166,7 +166,16 @@ async function allKeys(
 ): Promise<string[]> {
   const keys: string[] = [];
   const walk = async (dir: string, relative: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      // A folder emptied and removed by a concurrent delete holds no keys; the bucket's own
+      // folder missing is the caller's to know.
+      if ((err as NodeJS.ErrnoException).code === "ENOENT" && relative !== "") return;
+      throw err;
+    }
+    for (const entry of entries) {
       if (entry.isDirectory()) {
         if (relative === "" && entry.name === UPLOADS_DIR) continue;
         await walk(path.join(dir, entry.name), `${relative}${entry.name}/`);

@@ -73,8 +73,10 @@ export async function startS3rver(options: S3rverStartOptions = {}): Promise<S3r
     async objects(bucket) {
       try {
         return await fidelity.keysIn(bucket);
-      } catch {
-        return [];
+      } catch (err) {
+        // No bucket yet: no objects. Anything else is a real failure, not an empty store.
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+        throw err;
       }
     },
     async openUploads(bucket) {
