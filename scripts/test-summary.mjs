@@ -33,7 +33,22 @@ for (const dir of workspaceDirs) {
     failed += 1;
     continue;
   }
-  const r = JSON.parse(readFileSync(report, "utf8"));
+  // test-results.json, and the report of any later phase (test-results.<phase>.json).
+  const reports = readdirSync(dir)
+    .filter((name) => /^test-results\.[\w-]+\.json$/.test(name))
+    .map((name) => join(dir, name));
+  // A package with a serial phase must have reported it too.
+  if (
+    existsSync(join(dir, "vitest.serial.config.ts")) &&
+    !existsSync(join(dir, "test-results.serial.json"))
+  ) {
+    console.error(`test-summary: ${pkg.name}'s serial phase wrote no report`);
+    failed += 1;
+  }
+  for (const file of [report, ...reports]) count(JSON.parse(readFileSync(file, "utf8")));
+}
+
+function count(r) {
   passed += r.numPassedTests;
   failed += r.numFailedTests;
   skipped += r.numPendingTests + r.numTodoTests;

@@ -8,7 +8,10 @@ export const STRIP_ERROR_CODES = [
   "Malformed",
   /** A metadata structure that must be held to be stripped is larger than the stage's bound. */
   "LimitExceeded",
-  /** Metadata lies where a stream can no longer reach it (HEIF item data before its item table). */
+  /**
+   * Metadata lies where a stream can no longer reach it (HEIF item data before its item table,
+   * a QuickTime ilst item before the keys box that names it).
+   */
   "Unreachable",
   /** A bug in the stage: never caused by input alone. */
   "Internal",

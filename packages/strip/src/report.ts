@@ -9,7 +9,7 @@ export type StripFormat =
  * - `truncated`: the input ended inside a structure;
  * - `limit`: a structure that must be held to be stripped was larger than the stage's bound;
  * - `unreachable`: the metadata sits at a place that had already passed (HEIF item data before
- *   the item table that describes it).
+ *   the item table that describes it, a QuickTime ilst item before the keys box naming it).
  */
 export type IncompleteReason = "malformed" | "truncated" | "limit" | "unreachable";
 

@@ -10,6 +10,7 @@ import {
   formatStripReport,
   isStripError,
 } from "../src/index.ts";
+import { keyLabel } from "../src/isobmff/rules.ts";
 import { box, exifItem, fullBox, ftypHeic, iinf, iloc, u32 } from "./helpers/boxes.ts";
 import { addPhoneMetadata, makeImage, phoneExif } from "./helpers/fixtures.ts";
 import { exif, sensitiveTags, stripChunked, tempDir, type TempDir } from "./helpers/tools.ts";
@@ -138,6 +139,127 @@ describe("hand-made QuickTime", () => {
     const { out, report } = await stripChunked(createStripStream(), input, 49);
     expect(out.includes("+48.8584")).toBe(false);
     expect(report).toMatchObject({ format: "mov", removed: ["location"], complete: true });
+  });
+});
+
+describe("QuickTime metadata key names", () => {
+  it("judges a key by what its name means, not by Apple's full names only", () => {
+    const location = [
+      "location",
+      "LOCATION",
+      "location-eng",
+      "com.apple.quicktime.location.ISO6709",
+      "com.apple.quicktime.location.name",
+      "com.apple.quicktime.location.accuracy.horizontal",
+      "com.example.camera.location",
+      "com.example.gps.position",
+      "GPSCoordinates",
+      "\u00a9xyz",
+      "loci",
+    ];
+    const device = [
+      "make",
+      "Model",
+      "make-eng",
+      "com.apple.quicktime.make",
+      "com.apple.quicktime.model",
+      "com.apple.quicktime.software",
+      "com.apple.quicktime.camera.lens_model",
+      "com.android.manufacturer",
+      "com.android.model",
+      "com.android.version",
+      "com.example.serial_number",
+      "\u00a9mak",
+      "\u00a9mod",
+    ];
+    const kept = [
+      "encoder",
+      "title",
+      "creation_time",
+      "com.apple.quicktime.creationdate",
+      "com.apple.quicktime.content.identifier",
+      "com.apple.quicktime.camera.identifier",
+      "com.android.capture.fps",
+      "major_brand",
+    ];
+    expect(location.filter((k) => keyLabel(k) !== "location")).toEqual([]);
+    expect(device.filter((k) => keyLabel(k) !== "device")).toEqual([]);
+    expect(kept.filter((k) => keyLabel(k) !== undefined)).toEqual([]);
+  });
+});
+
+/** A QuickTime file whose moov/meta holds the given children (keys, ilst…) after an mdta hdlr. */
+function quicktimeMeta(...children: Buffer[]): Buffer {
+  const hdlr = fullBox("hdlr", 0, u32(0), Buffer.from("mdta"), Buffer.alloc(13));
+  return Buffer.concat([
+    box("ftyp", Buffer.from("qt  \0\0\0\0qt  ")),
+    box("moov", box("meta", hdlr, ...children)),
+    box("mdat", randomBytes(64)),
+  ]);
+}
+
+/** A keys box: [namespace, name] per key. */
+function keysBox(keys: [string, string][]): Buffer {
+  const entries = keys.map(([ns, name]) => box(ns, Buffer.from(name, "latin1")));
+  return fullBox("keys", 0, u32(keys.length), ...entries);
+}
+
+/** An ilst with one item per [key index, UTF-8 value]. */
+function ilstBox(items: [number, string][]): Buffer {
+  const entries = items.map(([index, value]) =>
+    Buffer.concat([
+      u32(24 + Buffer.byteLength(value)),
+      u32(index),
+      box("data", u32(1), u32(0), Buffer.from(value)),
+    ]),
+  );
+  return box("ilst", ...entries);
+}
+
+describe("hand-made QuickTime keys", () => {
+  const where = "+48.8584+002.2945/";
+
+  it("overwrites a key in the udta namespace (a ©xyz code) like an mdta one", async () => {
+    const input = quicktimeMeta(
+      keysBox([
+        ["udta", "\u00a9xyz"],
+        ["mdta", "title"],
+      ]),
+      ilstBox([
+        [1, where],
+        [2, "holiday"],
+      ]),
+    );
+    const { out, report } = await stripChunked(createStripStream(), input, 50);
+    expect(out.length).toBe(input.length);
+    expect(out.includes(where)).toBe(false);
+    expect(out.includes("holiday")).toBe(true);
+    expect(report).toMatchObject({ format: "mov", removed: ["location"], complete: true });
+  });
+
+  it("reports items that come before their keys box as unreachable", async () => {
+    const input = quicktimeMeta(ilstBox([[1, where]]), keysBox([["mdta", "location"]]));
+    const { out, report } = await stripChunked(createStripStream(), input, 51);
+    expect(out.equals(input)).toBe(true);
+    expect(report).toMatchObject({ removed: [], complete: false, reason: "unreachable" });
+    const err = await failure(createStripStream({ onMalformed: "error" }), input);
+    expect(isStripError(err, "Unreachable")).toBe(true);
+  });
+
+  it("reports an item whose key index the keys box does not hold as malformed", async () => {
+    const input = quicktimeMeta(
+      keysBox([["mdta", "make"]]),
+      ilstBox([
+        [1, "Apple"],
+        [2, where],
+      ]),
+    );
+    const { out, report } = await stripChunked(createStripStream(), input, 52);
+    expect(out.length).toBe(input.length);
+    expect(out.includes("Apple")).toBe(false);
+    expect(report).toMatchObject({ removed: ["device"], complete: false, reason: "malformed" });
+    const err = await failure(createStripStream({ onMalformed: "error" }), input);
+    expect(isStripError(err, "Malformed")).toBe(true);
   });
 });
 

@@ -21,8 +21,8 @@ beforeAll(async () => {
   await addPhoneMetadata(tmp, images, 6);
   const videos = await Promise.all([
     makeVideo(tmp, "s.mp4", { location: "+48.8584+002.2945/" }),
-    makeVideo(tmp, "s.mov", { location: "+48.8584+002.2945/", keys: true, faststart: true }),
-    makeVideo(tmp, "e.mov", { location: "+48.8584+002.2945/", keys: true }),
+    makeVideo(tmp, "s.mov", { location: "+48.8584+002.2945/", keys: "apple", faststart: true }),
+    makeVideo(tmp, "e.mov", { location: "+48.8584+002.2945/", keys: "apple" }),
   ]);
   for (const file of [...images, ...videos]) seeds.push(await readFile(file));
   // Hand-made HEIF with its Exif item in idat: item tables the tools here do not write.

@@ -7,9 +7,11 @@ import {
   run,
   sensitiveTags,
   stripChunked,
+  formatTags,
   stripFile,
   tempDir,
   videoDecodes,
+  videoProbes,
   type TempDir,
 } from "./helpers/tools.ts";
 
@@ -22,18 +24,59 @@ const CLIPS = [
   { name: "loci-faststart.mp4", format: "mp4", opts: { location: ISO6709, faststart: true } },
   { name: "xyz-moov-last.mov", format: "mov", opts: { location: ISO6709 } },
   { name: "xyz-faststart.mov", format: "mov", opts: { location: ISO6709, faststart: true } },
-  { name: "keys-moov-last.mov", format: "mov", opts: { location: ISO6709, keys: true } },
+  { name: "keys-moov-last.mov", format: "mov", opts: { location: ISO6709, keys: "apple" } },
   {
     name: "keys-faststart.mov",
     format: "mov",
-    opts: { location: ISO6709, keys: true, faststart: true },
+    opts: { location: ISO6709, keys: "apple", faststart: true },
+  },
+] as const;
+
+/**
+ * ffmpeg's own tag names as QuickTime keys (`-movflags +use_metadata_tags -metadata location=…
+ * -metadata make=… -metadata model=…`), as the gateway gets them from anything remuxed by
+ * ffmpeg; and plain `-metadata location=…` with make and model, which ffmpeg writes to udta
+ * (MOV: ©xyz, ©mak, ©mod; MP4: loci, make and model dropped).
+ */
+const FFMPEG_CLIPS = [
+  {
+    name: "ffmpeg-keys-moov-last.mp4",
+    format: "mp4",
+    opts: { location: ISO6709, keys: "ffmpeg" },
+    before: ["Keys:Location", "Keys:Location-eng", "Keys:Make", "Keys:Model"],
+    removed: ["location", "device"],
+    encoderKept: true,
+  },
+  {
+    name: "ffmpeg-keys-faststart.mov",
+    format: "mov",
+    opts: { location: ISO6709, keys: "ffmpeg", faststart: true },
+    before: ["Keys:Location", "Keys:Location-eng", "Keys:Make", "Keys:Model"],
+    removed: ["location", "device"],
+    encoderKept: true,
+  },
+  {
+    name: "udta-device-moov-last.mov",
+    format: "mov",
+    opts: { location: ISO6709, device: true },
+    before: ["UserData:GPSCoordinates", "UserData:Make", "UserData:Model"],
+    removed: ["location", "device"],
+    encoderKept: false, // MOV user data has it in ©swr, which goes with the device boxes
+  },
+  {
+    name: "udta-device-faststart.mp4",
+    format: "mp4",
+    opts: { location: ISO6709, device: true, faststart: true },
+    before: ["UserData:LocationInformation"],
+    removed: ["location"],
+    encoderKept: true,
   },
 ] as const;
 
 let tmp: TempDir;
 beforeAll(async () => {
   tmp = await tempDir();
-  await Promise.all(CLIPS.map((c) => makeVideo(tmp, c.name, c.opts)));
+  await Promise.all([...CLIPS, ...FFMPEG_CLIPS].map((c) => makeVideo(tmp, c.name, c.opts)));
   await makeVideo(tmp, "xmp.mp4", { location: ISO6709 });
   // exiftool adds XMP (a top-level uuid box), udta ©xyz/©mak and a moov/meta keys GPS entry.
   await run("exiftool", [
@@ -77,6 +120,36 @@ describe.concurrent.each(CLIPS)("$name", ({ name, format }) => {
       bytesOut: input.length,
     });
     expect(report.removed).toContain("location");
+  });
+});
+
+describe.concurrent.each(FFMPEG_CLIPS)("$name as ffmpeg writes it", (clip) => {
+  it("overwrites every location, make and model entry; ffprobe and ffmpeg still read it", async () => {
+    const original = tmp.path(clip.name);
+    const stripped = tmp.path(`stripped-${clip.name}`);
+    const { out, report } = await stripFile(createStripStream(), original, stripped, 23);
+    const input = await readFile(original);
+
+    const [before, after] = await exif(original, stripped);
+    expect(sensitiveTags(before)).toEqual(expect.arrayContaining([...clip.before]));
+    expect(sensitiveTags(after)).toEqual([]);
+    expect(Object.keys(after).filter((t) => /gps|location|xyz/i.test(t))).toEqual([]);
+    expect(out.includes("+48.8584")).toBe(false);
+    // What ffmpeg itself reads back: no location, make or model; the encoder tag (©too or an
+    // `encoder` key) is kept.
+    const tags = await formatTags(stripped);
+    expect(Object.keys(tags).filter((t) => /location|make|model/i.test(t))).toEqual([]);
+    if (clip.encoderKept) expect(tags["encoder"]).toMatch(/^Lavf/);
+    expect(await videoProbes(stripped)).toBe("");
+    expect(await videoDecodes(stripped)).toBe("");
+    expect(out.length).toBe(input.length);
+    expect(report).toMatchObject({
+      format: clip.format,
+      removed: [...clip.removed],
+      complete: true,
+      bytesIn: input.length,
+      bytesOut: input.length,
+    });
   });
 });
 

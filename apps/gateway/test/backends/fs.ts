@@ -4,10 +4,15 @@ import { join, relative, sep } from "node:path";
 import { RESERVED_DIR } from "@mediagate/fs";
 import type { BackendFixture } from "./types.ts";
 
-async function* walk(dir: string): AsyncGenerator<string> {
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
+/** Every file under `dir`; a folder the gateway removes meanwhile (emptied) holds none. */
+async function* walk(dir: string, top = true): AsyncGenerator<string> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch((err: unknown) => {
+    if (!top && (err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  });
+  for (const entry of entries) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* walk(path);
+    if (entry.isDirectory()) yield* walk(path, false);
     else yield path;
   }
 }

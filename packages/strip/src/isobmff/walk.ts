@@ -18,7 +18,7 @@ import {
 } from "./box.ts";
 import { parseIinf, parseIloc } from "./items.ts";
 import { ItemRanges } from "./ranges.ts";
-import { itemLabel, parseKeys, USER_DATA, uuidLabel } from "./rules.ts";
+import { itemLabel, parseKeys, UNKNOWN_KEY, USER_DATA, uuidLabel } from "./rules.ts";
 
 /**
  * ISO BMFF (HEIF, AVIF, MP4) and QuickTime (MOV): walks the boxes as they stream, descending
@@ -126,6 +126,15 @@ function* box(w: Walk, h: BoxHeader, kind: Exclude<Kind, "container">): Step<boo
     }
     case "free-item": {
       const label = itemLabel(w.frame.keys, h);
+      if (label === UNKNOWN_KEY) {
+        if (w.frame.keys === undefined)
+          ctx.incomplete(
+            "unreachable",
+            "QuickTime: an ilst item uses a key index before any keys box",
+          );
+        else ctx.incomplete("malformed", "QuickTime: an ilst item names a key that is not there");
+        return yield* leaf(w, h);
+      }
       return label ? yield* freeBox(ctx, h, label) : yield* leaf(w, h);
     }
     case "leaf":

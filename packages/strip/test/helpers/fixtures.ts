@@ -118,11 +118,23 @@ export async function addPhoneMetadata(
   ]);
 }
 
-/** A one-second H.264 clip; `location` goes where ffmpeg puts it for the container. */
+/**
+ * A one-second H.264 clip; `location` (and with `device`, make and model) goes where ffmpeg puts
+ * it for the container: MP4 udta/loci, MOV udta/©xyz/©mak/©mod. `keys` adds
+ * `-movflags +use_metadata_tags` (moov/meta with keys/ilst): `"apple"` with Apple's key names as
+ * an iPhone writes them, `"ffmpeg"` with ffmpeg's own tag names as keys (`location`, `make`,
+ * `model`, and `location-eng` as a remux of a language-tagged ©xyz gives).
+ */
 export async function makeVideo(
   tmp: TempDir,
   name: string,
-  opts: { faststart?: boolean; location?: string; keys?: boolean; bare?: boolean } = {},
+  opts: {
+    faststart?: boolean;
+    location?: string;
+    device?: boolean;
+    keys?: "apple" | "ffmpeg";
+    bare?: boolean;
+  } = {},
 ): Promise<string> {
   const file = tmp.path(name);
   const args = ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=96x64:rate=10", "-t", "1"];
@@ -132,16 +144,20 @@ export async function makeVideo(
   );
   if (flags) args.push("-movflags", flags);
   if (opts.bare) args.push("-map_metadata", "-1", "-fflags", "+bitexact");
-  if (opts.location && opts.keys) {
-    args.push("-metadata", `com.apple.quicktime.location.ISO6709=${opts.location}`);
-    args.push(
-      "-metadata",
-      "com.apple.quicktime.make=Apple",
-      "-metadata",
-      "com.apple.quicktime.model=iPhone 15 Pro",
-    );
-    args.push("-metadata", "com.apple.quicktime.software=17.1.2");
-  } else if (opts.location) args.push("-metadata", `location=${opts.location}`);
+  const meta = (key: string, value: string) => args.push("-metadata", `${key}=${value}`);
+  if (opts.location && opts.keys === "apple") {
+    meta("com.apple.quicktime.location.ISO6709", opts.location);
+    meta("com.apple.quicktime.make", "Apple");
+    meta("com.apple.quicktime.model", "iPhone 15 Pro");
+    meta("com.apple.quicktime.software", "17.1.2");
+  } else if (opts.location) {
+    meta("location", opts.location);
+    if (opts.keys === "ffmpeg") meta("location-eng", opts.location);
+    if (opts.device || opts.keys === "ffmpeg") {
+      meta("make", "Apple");
+      meta("model", "iPhone 15 Pro");
+    }
+  }
   await run("ffmpeg", [...args, file]);
   return file;
 }

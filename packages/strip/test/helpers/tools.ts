@@ -131,3 +131,26 @@ export async function videoDecodes(file: string): Promise<string> {
   const { stderr } = await run("ffmpeg", ["-v", "error", "-i", file, "-f", "null", "-"]);
   return stderr;
 }
+
+/** ffprobe reads the container and its streams; rejects (with ffprobe's stderr) if it fails. */
+export async function videoProbes(file: string): Promise<string> {
+  const { stderr } = await run("ffprobe", ["-v", "error", "-show_streams", file]);
+  return stderr;
+}
+
+/** The container-level tags ffprobe reads (ffmpeg's names: `location`, `make`, `encoder`…). */
+export async function formatTags(file: string): Promise<Record<string, string>> {
+  const { stdout } = await run("ffprobe", [
+    "-v",
+    "error",
+    "-of",
+    "json",
+    "-show_entries",
+    "format_tags",
+    file,
+  ]);
+  const parsed = JSON.parse(stdout.toString("utf8")) as {
+    format?: { tags?: Record<string, string> };
+  };
+  return parsed.format?.tags ?? {};
+}
