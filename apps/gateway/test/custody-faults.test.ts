@@ -131,10 +131,14 @@ describe("an erasure cut short by a crash", () => {
       await expect.poll(async () => (await objects(root)).length).toBe(1);
       const left = await objects(root);
       expect(left[0]).toContain((keeper.json as { url: string }).url.split("/").pop());
-      const files = await send(`${gateway.url}/admin/uids/9/files`, {
-        headers: { authorization: `Bearer ${ADMIN}` },
-      });
-      expect(files.json).toMatchObject({ result: true, files: [] });
+      // Each object leaves storage first, then its record: the listing empties a moment later.
+      const listing = async () =>
+        (
+          await send(`${gateway.url}/admin/uids/9/files`, {
+            headers: { authorization: `Bearer ${ADMIN}` },
+          })
+        ).json;
+      await expect.poll(listing).toMatchObject({ result: true, files: [] });
     } finally {
       await gateway.stop();
     }

@@ -132,6 +132,8 @@ export async function startServer(
         server.closeAllConnections();
       }
       await closed;
+      // http.Server#close on the stopped server only clears its connection-checking timer.
+      server.close(() => undefined);
       logger.info("shut down");
     })());
 
