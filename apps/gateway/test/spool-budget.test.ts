@@ -4,14 +4,13 @@
  * whatever the backend, so this runs on the local-folder backend only.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { readdir, stat } from "node:fs/promises";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fsBackend } from "./backends/fs.ts";
 import { BackendSession, TOKEN } from "./support/backend-session.ts";
 import { runGatewayToExit } from "./support/gateway-process.ts";
 import { expectRefusal, uploadForm, uploadedUrl } from "./support/forms.ts";
 import { openUpload, postForm, send } from "./support/http.ts";
+import { bytesUnder } from "./support/files.ts";
 import { closing, partHead } from "./support/multipart.ts";
 
 const KIB = 1024;
@@ -23,15 +22,6 @@ const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex
  * its last bytes.
  */
 const BOUNDARY_SLACK = 128;
-
-/** Bytes of every file under `dir` (spooled parts and the adapter's temp files). */
-async function bytesUnder(dir: string): Promise<number> {
-  let total = 0;
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile()) total += (await stat(join(entry.parentPath, entry.name))).size;
-  }
-  return total;
-}
 
 /** A file-first upload the test writes by hand, so it can hold the part in the spool. */
 function openFileFirstUpload(url: string) {
