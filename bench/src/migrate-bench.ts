@@ -122,6 +122,7 @@ async function migrateOnce(
       process.execPath,
       [
         "--max-semi-space-size=2",
+        "--heap-growing-percent=300",
         "--conditions=source",
         MAIN,
         "migrate",

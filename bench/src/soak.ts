@@ -50,7 +50,12 @@ async function sample(pid: number) {
 const dir = await mkdtemp(join(tmpdir(), "mediagate-soak-"));
 const child = spawn(
   process.execPath,
-  ["--max-semi-space-size=2", "--conditions=source", join(root, "apps/gateway/src/main.ts")],
+  [
+    "--max-semi-space-size=2",
+    "--heap-growing-percent=300",
+    "--conditions=source",
+    join(root, "apps/gateway/src/main.ts"),
+  ],
   {
     env: {
       PATH: process.env.PATH ?? "",
