@@ -121,7 +121,7 @@ async function migrateOnce(
     const child = spawn(
       process.execPath,
       [
-        "--max-semi-space-size=2",
+        "--max-semi-space-size=1",
         "--heap-growing-percent=300",
         "--conditions=source",
         MAIN,

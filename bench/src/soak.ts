@@ -51,7 +51,7 @@ const dir = await mkdtemp(join(tmpdir(), "mediagate-soak-"));
 const child = spawn(
   process.execPath,
   [
-    "--max-semi-space-size=2",
+    "--max-semi-space-size=1",
     "--heap-growing-percent=300",
     "--conditions=source",
     join(root, "apps/gateway/src/main.ts"),

@@ -16,11 +16,9 @@ describe("the command that runs the gateway", () => {
     expect(startWords[0]).toBe("node");
     expect(startWords.at(-1)).toBe("dist/main.js");
     const flags = startWords.slice(1, -1);
-    // The young generation is kept small: streamed chunks' garbage is collected before it
-    // piles up (a 512 MiB upload peaked about 60 MiB higher with V8's default). The old
-    // generation may grow to four times what survives a full GC: V8 counts promoted Buffers'
-    // bytes against its limit, and its own factor ran a full GC every ~20 MiB streamed.
-    expect(flags).toContain("--max-semi-space-size=2");
+    // Streamed chunks' garbage is collected young, and promoted chunks do not trigger a full
+    // GC every ~20 MiB (README, "Memory and GC": half the CPU and 30 MiB of peak RSS).
+    expect(flags).toContain("--max-semi-space-size=1");
     expect(flags).toContain("--heap-growing-percent=300");
 
     const cmd = /^CMD (\[.*\])$/m.exec(await read("Dockerfile"))?.[1];

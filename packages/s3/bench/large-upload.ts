@@ -153,7 +153,7 @@ const gatewayUrl = `http://127.0.0.1:${port}`;
 // With the V8 flag `npm start` gives the gateway (a small young generation frees buffers sooner).
 const child = spawn(
   process.execPath,
-  ["--max-semi-space-size=2", "--heap-growing-percent=300", "--conditions=source", GATEWAY_MAIN],
+  ["--max-semi-space-size=1", "--heap-growing-percent=300", "--conditions=source", GATEWAY_MAIN],
   {
     env: {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
