@@ -16,26 +16,31 @@ const gatewayFolder = (dir: string | undefined): URL =>
   dir ? pathToFileURL(dir.endsWith("/") ? dir : `${dir}/`) : WORKSPACE_GATEWAY;
 
 /**
- * How operators run the gateway: `npm start` runs the gateway's `start` script, `node <flags>
- * dist/main.js` (the Docker image runs the same, which a gateway test checks). The benchmark
- * reads that script rather than repeating it, so it measures the compiled gateway with the
- * same V8 flags it ships with.
+ * How operators run the gateway: `npm start` runs the gateway's `start` script,
+ * `[NAME=value…] node <flags> dist/main.js` (the Docker image runs the same, which a gateway
+ * test checks). The benchmark reads that script rather than repeating it, so it measures the
+ * compiled gateway with the same V8 flags and malloc settings it ships with.
  */
 export async function shippedGatewayCommand(
   dir?: string,
-): Promise<{ script: string; nodeArgs: string[] }> {
+): Promise<{ script: string; nodeArgs: string[]; env: Record<string, string> }> {
   const folder = gatewayFolder(dir);
   const manifest = JSON.parse(await readFile(new URL("package.json", folder), "utf8")) as {
     scripts?: { start?: string };
   };
   const words = manifest.scripts?.start?.trim().split(/\s+/) ?? [];
+  const env: Record<string, string> = {};
+  while (/^[A-Z_][A-Z0-9_]*=/.test(words[0] ?? "")) {
+    const [name = "", ...value] = (words.shift() ?? "").split("=");
+    env[name] = value.join("=");
+  }
   const script = words.at(-1);
   if (words[0] !== "node" || !script?.endsWith(".js")) {
     throw new Error(
-      `apps/gateway's start script is not "node [flags] <file>.js": ${words.join(" ")}`,
+      `apps/gateway's start script is not "[NAME=value…] node [flags] <file>.js": ${words.join(" ")}`,
     );
   }
-  return { script: new URL(script, folder).pathname, nodeArgs: words.slice(1, -1) };
+  return { script: new URL(script, folder).pathname, nodeArgs: words.slice(1, -1), env };
 }
 
 export interface RunningGateway {
@@ -72,6 +77,7 @@ export async function startGateway(
     nodeArgs: [...shipped.nodeArgs, ...(options.nodeArgs ?? [])],
     logFile: options.logFile,
     env: {
+      ...shipped.env,
       ...gatewayStorageEnv(endpoint),
       NODE_ENV: "production",
       AUTH_TOKENS: BENCH_TOKEN,

@@ -21,6 +21,7 @@ import { parseArgs } from "node:util";
 import { FsAdapter } from "@mediagate/fs";
 import { openLedger } from "@mediagate/ledger";
 import { S3RVER_CREDENTIALS, startS3rver } from "@mediagate/test-servers";
+import { shippedGatewayCommand } from "./gateway.ts";
 import { reapedChildrenCpuSeconds } from "./proc-cpu.ts";
 import { parseSize, sizeToken } from "./units.ts";
 
@@ -110,6 +111,7 @@ async function migrateOnce(
   dir: string,
   concurrency: number,
 ): Promise<{ stdout: string; wallSeconds: number; cpuSeconds: number; ownCpuSeconds: number }> {
+  const shipped = await shippedGatewayCommand();
   const cpuBefore = reapedChildrenCpuSeconds();
   const ownBefore = process.cpuUsage();
   const started = performance.now();
@@ -121,8 +123,7 @@ async function migrateOnce(
     const child = spawn(
       process.execPath,
       [
-        "--max-semi-space-size=1",
-        "--heap-growing-percent=300",
+        ...shipped.nodeArgs,
         "--conditions=source",
         MAIN,
         "migrate",
@@ -134,6 +135,7 @@ async function migrateOnce(
       {
         cwd: dir,
         env: {
+          ...shipped.env,
           PATH: process.env.PATH ?? "",
           HOME: process.env.HOME ?? "/tmp",
           FS_ROOT: join(dir, "store"),

@@ -13,6 +13,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { shippedGatewayCommand } from "./gateway.ts";
 
 const { values } = parseArgs({
   options: {
@@ -48,16 +49,14 @@ async function sample(pid: number) {
 }
 
 const dir = await mkdtemp(join(tmpdir(), "mediagate-soak-"));
+// `npm start`'s flags and malloc settings, on the source (the soak runs no build).
+const shipped = await shippedGatewayCommand();
 const child = spawn(
   process.execPath,
-  [
-    "--max-semi-space-size=1",
-    "--heap-growing-percent=300",
-    "--conditions=source",
-    join(root, "apps/gateway/src/main.ts"),
-  ],
+  [...shipped.nodeArgs, "--conditions=source", join(root, "apps/gateway/src/main.ts")],
   {
     env: {
+      ...shipped.env,
       PATH: process.env.PATH ?? "",
       PORT: "0",
       HOST: "127.0.0.1",

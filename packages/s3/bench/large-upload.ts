@@ -150,12 +150,25 @@ const s3 = await startS3rver({ buckets: [BUCKET] });
 const spool = await mkdtemp(join(tmpdir(), "mediagate-bench-spool-"));
 const port = await freePort();
 const gatewayUrl = `http://127.0.0.1:${port}`;
-// With the V8 flag `npm start` gives the gateway (a small young generation frees buffers sooner).
+// With the V8 flags and malloc settings `npm start` gives the gateway (its README, "Memory
+// and GC"); the settings are the start script's leading NAME=value words.
+const startScript = (
+  JSON.parse(await readFile(join(GATEWAY_MAIN, "../../package.json"), "utf8")) as {
+    scripts: { start: string };
+  }
+).scripts.start;
+const shippedEnv = Object.fromEntries(
+  startScript
+    .split(/\s+/)
+    .filter((word) => /^[A-Z_][A-Z0-9_]*=/.test(word))
+    .map((word) => [word.slice(0, word.indexOf("=")), word.slice(word.indexOf("=") + 1)]),
+);
 const child = spawn(
   process.execPath,
   ["--max-semi-space-size=1", "--heap-growing-percent=300", "--conditions=source", GATEWAY_MAIN],
   {
     env: {
+      ...shippedEnv,
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: process.env.HOME ?? "/tmp",
       HOST: "127.0.0.1",
