@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --heap-growing-percent=300
+#!/usr/bin/env -S node --max-semi-space-size=1 --heap-growing-percent=300 --scavenger-max-new-space-capacity-mb=2
 /**
  * The mediagate CLI: reads the configuration (environment, then a .env file), starts the
  * gateway, and stops it gracefully on SIGTERM/SIGINT. A configuration error prints one line

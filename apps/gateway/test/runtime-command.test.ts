@@ -30,9 +30,11 @@ describe("the command that runs the gateway", () => {
     expect(words.at(-1)).toBe("dist/main.js");
     const flags = words.slice(1, -1);
     // Streamed chunks' garbage is collected young, and promoted chunks do not trigger a full
-    // GC every ~20 MiB (README, "Memory and GC": half the CPU and 30 MiB of peak RSS).
+    // GC every ~20 MiB (README, "Memory and GC": half the CPU and 30 MiB of peak RSS); a young
+    // collection follows every few MiB of new Buffers, not 32 (~20 MiB of peak RSS).
     expect(flags).toContain("--max-semi-space-size=1");
     expect(flags).toContain("--heap-growing-percent=300");
+    expect(flags).toContain("--scavenger-max-new-space-capacity-mb=2");
     expect(Object.keys(env)).toEqual(["GLIBC_TUNABLES"]);
 
     const dockerfile = await read("Dockerfile");
@@ -47,6 +49,7 @@ describe("the command that runs the gateway", () => {
     // the V8 flags but not GLIBC_TUNABLES (the README says to export it).
     const shebang = (await read("src/main.ts")).split("\n")[0];
     expect(shebang).toBe(`#!/usr/bin/env -S node ${flags.join(" ")}`);
+    expect(Buffer.byteLength(`${shebang}\n`)).toBeLessThanOrEqual(127);
   });
 
   it("gives glibc's malloc the thresholds it is meant to (glibc ignores a misspelt tunable)", async () => {

@@ -157,41 +157,38 @@ const startScript = (
     scripts: { start: string };
   }
 ).scripts.start;
+const startWords = startScript.split(/\s+/);
 const shippedEnv = Object.fromEntries(
-  startScript
-    .split(/\s+/)
+  startWords
     .filter((word) => /^[A-Z_][A-Z0-9_]*=/.test(word))
     .map((word) => [word.slice(0, word.indexOf("=")), word.slice(word.indexOf("=") + 1)]),
 );
-const child = spawn(
-  process.execPath,
-  ["--max-semi-space-size=1", "--heap-growing-percent=300", "--conditions=source", GATEWAY_MAIN],
-  {
-    env: {
-      ...shippedEnv,
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: process.env.HOME ?? "/tmp",
-      HOST: "127.0.0.1",
-      PORT: String(port),
-      LOG_LEVEL: "warn",
-      AUTH_TOKENS: TOKEN,
-      MAX_FILE_SIZE: String(total + MiB),
-      SPOOL_DIR: spool,
-      PUBLIC_BASE_URL: gatewayUrl,
-      STORAGE_PROVIDER: "s3",
-      S3_BUCKET: BUCKET,
-      S3_ENDPOINT: s3.endpoint,
-      S3_REGION: "us-east-1",
-      S3_FORCE_PATH_STYLE: "true",
-      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-      ...(args["part-size"] && { S3_PART_SIZE: args["part-size"] }),
-      ...(args["queue-size"] && { S3_QUEUE_SIZE: args["queue-size"] }),
-    },
-    stdio: ["ignore", "inherit", "inherit"],
-    detached: true,
+const shippedFlags = startWords.filter((word) => word.startsWith("--"));
+const child = spawn(process.execPath, [...shippedFlags, "--conditions=source", GATEWAY_MAIN], {
+  env: {
+    ...shippedEnv,
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: process.env.HOME ?? "/tmp",
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    LOG_LEVEL: "warn",
+    AUTH_TOKENS: TOKEN,
+    MAX_FILE_SIZE: String(total + MiB),
+    SPOOL_DIR: spool,
+    PUBLIC_BASE_URL: gatewayUrl,
+    STORAGE_PROVIDER: "s3",
+    S3_BUCKET: BUCKET,
+    S3_ENDPOINT: s3.endpoint,
+    S3_REGION: "us-east-1",
+    S3_FORCE_PATH_STYLE: "true",
+    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    ...(args["part-size"] && { S3_PART_SIZE: args["part-size"] }),
+    ...(args["queue-size"] && { S3_QUEUE_SIZE: args["queue-size"] }),
   },
-);
+  stdio: ["ignore", "inherit", "inherit"],
+  detached: true,
+});
 const exited = new Promise((resolve) => child.once("exit", resolve));
 
 try {

@@ -1,6 +1,7 @@
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createIsobmffStripStream, createStripStream } from "../src/index.ts";
+import { box, u16, u32 } from "./helpers/boxes.ts";
 import { makeVideo } from "./helpers/fixtures.ts";
 import {
   exif,
@@ -180,6 +181,75 @@ describe("MP4 with XMP, user data and keys added by exiftool", () => {
         true,
       );
     }
+  });
+});
+
+/** A GPMF KLV entry (GoPro's telemetry format): key, type, struct size, repeat, padded data. */
+function klv(key: string, type: string, size: number, repeat: number, data: Buffer): Buffer {
+  const head = Buffer.concat([Buffer.from(key + type, "latin1"), Buffer.from([size]), u16(repeat)]);
+  return Buffer.concat([head, data, Buffer.alloc((4 - (data.length % 4)) % 4)]);
+}
+
+/**
+ * A GoPro's moov/udta, as a HERO9 writes it: firmware, lens serial, a hash of the camera's
+ * serial, a per-file ID (MUID), and a GPMF record naming the camera's serial and model. No
+ * tool here writes these, so they are added to a real ffmpeg clip whose moov comes last.
+ */
+function withGoProUserData(clip: Buffer, muid: Buffer): Buffer {
+  const device = Buffer.concat([
+    klv("DVID", "L", 4, 1, u32(1)),
+    klv("DVNM", "c", 6, 1, Buffer.from("Camera")),
+    klv("CASN", "c", 14, 1, Buffer.from("C3441325012345")),
+    klv("MINF", "c", 11, 1, Buffer.from("HERO9 Black")),
+  ]);
+  const udta = box(
+    "udta",
+    box("FIRM", Buffer.from("HD9.01.01.60.00")),
+    box("LENS", Buffer.from("LAJ9052412345678")),
+    box("CAME", Buffer.from("8d4c1e0f2a7b93e65f10c2d7a9b4e381", "hex")),
+    box("MUID", muid),
+    box("GPMF", klv("DEVC", "\0", 1, device.length, device)),
+  );
+  let at = 0;
+  while (clip.toString("latin1", at + 4, at + 8) !== "moov") at += clip.readUInt32BE(at);
+  const size = clip.readUInt32BE(at);
+  if (at + size !== clip.length) throw new Error("the clip's moov is not last");
+  return Buffer.concat([
+    clip.subarray(0, at),
+    u32(size + udta.length),
+    clip.subarray(at + 4),
+    udta,
+  ]);
+}
+
+describe("MP4 with a GoPro camera's user data", () => {
+  it("overwrites the serial numbers, model, lens and firmware; keeps the file's own ID", async () => {
+    const muid = Buffer.from(
+      "5f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff",
+      "hex",
+    );
+    const original = tmp.path("gopro.mp4");
+    const stripped = tmp.path("stripped-gopro.mp4");
+    await writeFile(original, withGoProUserData(await readFile(tmp.path("bare.mp4")), muid));
+    const { out, report } = await stripFile(createStripStream(), original, stripped, 23);
+    const camera = [
+      "UserData:FirmwareVersion",
+      "UserData:LensSerialNumber",
+      "UserData:SerialNumberHash",
+      "GoPro:CameraSerialNumber",
+      "GoPro:Model",
+    ];
+    const [before, after] = await exif(original, stripped);
+    expect(Object.keys(before)).toEqual(expect.arrayContaining(camera));
+    expect(Object.keys(after).filter((k) => camera.includes(k) || k.startsWith("GoPro:"))).toEqual(
+      [],
+    );
+    expect(sensitiveTags(after)).toEqual([]);
+    expect(out.includes("C3441325012345")).toBe(false);
+    expect(out.includes(muid)).toBe(true);
+    expect(out.length).toBe((await readFile(original)).length);
+    expect(await videoDecodes(stripped)).toBe("");
+    expect(report).toMatchObject({ removed: ["device"], complete: true });
   });
 });
 

@@ -1,13 +1,21 @@
 import type { RemovedLabel } from "../report.ts";
 import type { BoxHeader } from "./box.ts";
 
-/** QuickTime user-data boxes (children of udta) that say where or with what a video was made. */
+/**
+ * QuickTime user-data boxes (children of udta) that say where or with what a video was made.
+ * GoPro's: the camera's ID (CAME), firmware (FIRM), lens (LENS), and a GPMF record of the
+ * camera's serial number, model and settings. Its per-file IDs (MUID, GUMI) are kept.
+ */
 export const USER_DATA: ReadonlyMap<string, RemovedLabel> = new Map<string, RemovedLabel>([
   ["\u00a9xyz", "location"],
   ["loci", "location"],
   ["\u00a9mak", "device"],
   ["\u00a9mod", "device"],
   ["\u00a9swr", "device"],
+  ["CAME", "device"],
+  ["FIRM", "device"],
+  ["LENS", "device"],
+  ["GPMF", "device"],
   ["XMP_", "xmp"],
 ]);
 
