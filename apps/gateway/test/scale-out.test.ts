@@ -215,6 +215,45 @@ describe("three gateways behind nginx", () => {
     expect(left.has(kept)).toBe(true);
   });
 
+  it("erases a uid once when every instance is asked to at the same time", async () => {
+    // Enough objects that the three requests overlap the run (the quota would allow four).
+    await cluster.restartAll({ QUOTA_FILES_PER_DAY: "1000" });
+    const keys = await mapLimit(
+      Array.from({ length: 120 }, (_, i) => i),
+      8,
+      async (i) =>
+        keyOf(
+          expectStored(
+            await postForm(
+              `${nginx.url}/upload`,
+              uploadForm({ uid: "9100", mid: String(i) }, { body: randomBytes(64) }),
+            ),
+          ),
+        ),
+    );
+    const answers = await Promise.all(
+      cluster.ports.map((_, i) =>
+        send(`${cluster.url(i)}/admin/uids/9100/erase?wait=true`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${ADMIN}` },
+        }),
+      ),
+    );
+    const jobs = answers.map((answer) => {
+      expect(answer.status, answer.text).toBe(200);
+      return (answer.json as { erasure: { id: string; state: string; done: number } }).erasure;
+    });
+    // One job, run by one instance under its lease: done counts each object once.
+    expect(new Set(jobs.map((job) => job.id)).size).toBe(1);
+    for (const job of jobs) expect(job).toMatchObject({ state: "finished", done: keys.length });
+    const finished = cluster
+      .allLogs()
+      .filter((line) => line.audit === true && line.event === "erase.uid.finished");
+    expect(finished.filter((line) => line.uid === "9100")).toHaveLength(1);
+    const left = new Set(await s3?.objects(BUCKET));
+    expect(keys.filter((key) => left.has(key))).toEqual([]);
+  });
+
   it("refuses a uid's upload past the rate limit whichever instance gets it", async () => {
     await cluster.restartAll({ RATE_LIMIT_UPLOADS_PER_MINUTE: String(RATE) });
     for (const i of [0, 1, 2]) {

@@ -7,6 +7,7 @@ import type {
   Admission,
   AppliedMigration,
   ClaimOptions,
+  ErasureClaim,
   ErasureJob,
   ErasureProgress,
   GrowOptions,
@@ -182,6 +183,18 @@ export abstract class OpsLedger implements Ledger {
     const op = "finishErasure";
     const job = await this.ops.finishErasure(v.idArg(op, "id", id), v.time(op, "now", now));
     return jobOrConflict(op, id, job, false);
+  }
+
+  async claimErasure(id: string, claim: ErasureClaim): Promise<ErasureJob | undefined> {
+    const op = "claimErasure";
+    const now = v.time(op, "now", claim?.now);
+    const leaseMs = claim.leaseMs === 0 ? 0 : v.positive(op, "leaseMs", claim.leaseMs, 86_400_000);
+    return this.ops.claimErasure(
+      v.idArg(op, "id", id),
+      v.idArg(op, "runner", claim.runner),
+      now,
+      now + leaseMs,
+    );
   }
 
   async unfinishedErasures(): Promise<ErasureJob[]> {

@@ -2,6 +2,7 @@ import type {
   Admission,
   AppliedMigration,
   ClaimOptions,
+  ErasureClaim,
   ErasureJob,
   ErasureProgress,
   GrowOptions,
@@ -92,6 +93,13 @@ export interface Ledger {
    * its key, and its usage counters once no record is left. Idempotent.
    */
   finishErasure(id: string, now: Date): Promise<ErasureJob>;
+  /**
+   * Takes, renews or gives back the lease on a running job, so that one gateway runs it at a
+   * time: granted when no other runner holds a live lease. Undefined when one does, or the
+   * job is finished or unknown. A lease whose runner died runs out after `leaseMs`; a runner
+   * that stops gives it back at once with `leaseMs: 0`.
+   */
+  claimErasure(id: string, claim: ErasureClaim): Promise<ErasureJob | undefined>;
   /** Running jobs, oldest first: a restarted gateway resumes them. */
   unfinishedErasures(): Promise<ErasureJob[]>;
   /** Deletes finished jobs that ended before the date; resolves with how many. */

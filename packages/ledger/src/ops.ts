@@ -37,6 +37,7 @@ export interface LedgerOps {
   latestErasure(uid: string): ErasureJob | undefined;
   advanceErasure(id: string, cursor: string | null, removed: number): ErasureJob | undefined;
   finishErasure(id: string, now: number): ErasureJob | undefined;
+  claimErasure(id: string, runner: string, now: number, until: number): ErasureJob | undefined;
   unfinishedErasures(): ErasureJob[];
   forgetErasures(before: number): number;
   getKey(owner: string): StoredKey | undefined;

@@ -122,6 +122,15 @@ export interface ClaimOptions {
   leaseMs: number;
 }
 
+/** Who runs an erasure job (`Ledger.claimErasure`). */
+export interface ErasureClaim {
+  now: Date;
+  /** The claiming gateway process; one runner holds a job at a time. */
+  runner: string;
+  /** How long the claim holds unless renewed, up to a day; 0 gives the job back. */
+  leaseMs: number;
+}
+
 export type ErasureState = "running" | "finished";
 
 export interface ErasureJob {

@@ -57,6 +57,31 @@ describe("PostgresLedger", () => {
     }
   });
 
+  it("upgrades a version-1 ledger with an erasure running, which can then be leased", async () => {
+    const url = await freshDatabase();
+    const database = new URL(url).pathname.slice(1);
+    const first = await PostgresLedger.open({ url });
+    const job = await first.beginErasure("u-upgrade", T0);
+    await first.close();
+    // Back to version 1 as it was released: no lease columns, no version-2 row.
+    await pg.psql(
+      `ALTER TABLE mg_erasures DROP COLUMN runner, DROP COLUMN lease_until;
+       DELETE FROM mg_migrations WHERE version = 2`,
+      database,
+    );
+    const upgraded = await PostgresLedger.open({ url });
+    try {
+      expect((await upgraded.migrations()).map((m) => m.version)).toEqual([1, 2]);
+      expect(await upgraded.unfinishedErasures()).toEqual([job]);
+      const claim = { runner: "r", now: T0, leaseMs: 1000 };
+      expect(await upgraded.claimErasure(job.id, claim)).toEqual(job);
+      // The erasure functions written at version 1 return the table's new shape.
+      expect(await upgraded.finishErasure(job.id, T0)).toMatchObject({ state: "finished" });
+    } finally {
+      await upgraded.close();
+    }
+  });
+
   it("keeps its tables to the mg_ prefix and its schema at the latest version", async () => {
     const url = await freshDatabase();
     const ledger = await PostgresLedger.open({ url });

@@ -90,6 +90,28 @@ describe("SqliteLedger", () => {
     }
   });
 
+  it("upgrades a version-1 ledger with an erasure running, which can then be leased", async () => {
+    const path = freshPath();
+    const first = await SqliteLedger.open({ path });
+    const job = await first.beginErasure("u-upgrade", T0);
+    await first.close();
+    // Back to version 1 as it was released: no lease columns, no version-2 row.
+    const raw = new DatabaseSync(path);
+    raw.exec(`ALTER TABLE mg_erasures DROP COLUMN runner;
+      ALTER TABLE mg_erasures DROP COLUMN lease_until;
+      DELETE FROM mg_migrations WHERE version = 2`);
+    raw.close();
+    const upgraded = await SqliteLedger.open({ path });
+    try {
+      expect((await upgraded.migrations()).map((m) => m.version)).toEqual([1, 2]);
+      expect(await upgraded.unfinishedErasures()).toEqual([job]);
+      const claim = { runner: "r", now: T0, leaseMs: 1000 };
+      expect(await upgraded.claimErasure(job.id, claim)).toEqual(job);
+    } finally {
+      await upgraded.close();
+    }
+  });
+
   it("refuses a database whose schema is newer than it knows, and a path that is no file", async () => {
     const path = freshPath();
     await (await SqliteLedger.open({ path })).close();

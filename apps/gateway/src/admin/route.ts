@@ -105,8 +105,10 @@ export function adminRouter(options: AdminOptions): Router {
     wrap(async (req, res) => {
       const job = await askLedger(() => eraser.erase(uidOf(req), String(res.locals.admin)));
       if (req.query.wait === "true") {
-        const done = (await eraser.finished(job.id)) ?? (await ledger.getErasure(job.id));
-        return void res.json({ result: true, erasure: done });
+        // However long it takes, and wherever it runs; a client that hangs up stops the wait.
+        const gone = new AbortController();
+        res.once("close", () => gone.abort());
+        return void res.json({ result: true, erasure: await eraser.finished(job.id, gone.signal) });
       }
       res.status(202).json({ result: true, erasure: job });
     }),

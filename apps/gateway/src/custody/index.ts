@@ -119,10 +119,11 @@ export async function startCustody(options: CustodyOptions): Promise<Custody> {
       })
     : undefined;
   const resumed = await eraser.resumeAll().catch((err: unknown) => {
-    logger.error({ err }, "could not resume unfinished erasures; they resume at the next start");
+    logger.error({ err }, "could not look for unfinished erasures; it is tried again shortly");
     return 0;
   });
   if (resumed > 0) logger.info({ resumed }, "resuming unfinished erasures");
+  eraser.startSweeping();
   sweeper?.start();
   return {
     ledger,

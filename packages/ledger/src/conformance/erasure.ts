@@ -149,6 +149,43 @@ export function erasureTests(ctx: LedgerSuiteContext): void {
       expect(await second.usage(uid, T0)).toMatchObject({ files: 0, bytes: 0 });
     });
 
+    it("leases a running job to one runner at a time", async () => {
+      const l = ctx.shared;
+      const uid = fresh("u");
+      await l.record(newRecord({ uid }), { uploadStartedAt: T0 });
+      const job = await l.beginErasure(uid, at(1000));
+      const claim = (runner: string, ms: number, leaseMs = 30_000) =>
+        l.claimErasure(job.id, { runner, now: at(ms), leaseMs });
+      expect(await claim("a", 2000)).toMatchObject({ id: job.id, state: "running" });
+      expect(await claim("b", 3000)).toBeUndefined();
+      // The holder renews (until 50 s); the other gets it only once the lease has run out.
+      expect(await claim("a", 20_000)).toMatchObject({ id: job.id });
+      expect(await claim("b", 49_999)).toBeUndefined();
+      expect(await claim("b", 50_000)).toMatchObject({ id: job.id });
+      expect(await claim("a", 51_000)).toBeUndefined();
+      // Given back, it can be taken at once.
+      expect(await claim("b", 52_000, 0)).toMatchObject({ id: job.id });
+      expect(await claim("a", 52_000)).toMatchObject({ id: job.id });
+
+      await l.finishErasure(job.id, at(60_000));
+      expect(await claim("a", 61_000)).toBeUndefined();
+      expect(await claim("c", 200_000)).toBeUndefined();
+      const none = { runner: "a", now: at(1), leaseMs: 1000 };
+      expect(await l.claimErasure("no-such-job", none)).toBeUndefined();
+      await expectLedgerError(l.claimErasure(job.id, { ...none, leaseMs: -1 }), "InvalidArgument");
+      await expectLedgerError(l.claimErasure(job.id, { ...none, runner: "" }), "InvalidArgument");
+    });
+
+    it("grants a job to exactly one of many runners claiming at once", async () => {
+      const l = ctx.shared;
+      const job = await l.beginErasure(fresh("u"), at(1000));
+      const runners = ["r1", "r2", "r3", "r4", "r5", "r6"];
+      const claims = await Promise.all(
+        runners.map((runner) => l.claimErasure(job.id, { runner, now: at(2000), leaseMs: 60_000 })),
+      );
+      expect(claims.filter((c) => c !== undefined)).toHaveLength(1);
+    });
+
     it("drops what the ledger still holds for the uid when the job finishes", async () => {
       const l = ctx.shared;
       const uid = fresh("u");

@@ -54,6 +54,17 @@ export function custodyOps({ rows, one }: Query): Pick<AsyncOps, CustodyOps> {
           now,
         ]),
       ),
+    claimErasure: async (id, runner, now, until) =>
+      job(
+        await one(
+          "claimErasure",
+          `UPDATE mg_erasures SET runner = $2, lease_until = $4
+           WHERE id = $1 AND finished_at IS NULL
+             AND (runner IS NULL OR runner = $2 OR lease_until <= $3)
+           RETURNING ${ERASURE_COLUMNS}`,
+          [id, runner, now, until],
+        ),
+      ),
     unfinishedErasures: async () =>
       (
         await rows(

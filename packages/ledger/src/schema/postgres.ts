@@ -211,4 +211,9 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         END $$`,
     ],
   },
+  {
+    version: 2,
+    name: "erasure job leases",
+    statements: [`ALTER TABLE mg_erasures ADD COLUMN runner text, ADD COLUMN lease_until bigint`],
+  },
 ];

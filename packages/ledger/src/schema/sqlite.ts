@@ -66,4 +66,12 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT`,
     ],
   },
+  {
+    version: 2,
+    name: "erasure job leases",
+    statements: [
+      `ALTER TABLE mg_erasures ADD COLUMN runner TEXT`,
+      `ALTER TABLE mg_erasures ADD COLUMN lease_until INTEGER`,
+    ],
+  },
 ];

@@ -58,6 +58,27 @@ export function finishErasure(db: Db, id: string, now: number): ErasureJob | und
   return getErasure(db, id);
 }
 
+export function claimErasure(
+  db: Db,
+  id: string,
+  runner: string,
+  now: number,
+  until: number,
+): ErasureJob | undefined {
+  const row = db.get(
+    `UPDATE mg_erasures SET runner = ?, lease_until = ?
+     WHERE id = ? AND finished_at IS NULL
+       AND (runner IS NULL OR runner = ? OR lease_until <= ?)
+     RETURNING ${ERASURE_COLUMNS}`,
+    runner,
+    until,
+    id,
+    runner,
+    now,
+  );
+  return row === undefined ? undefined : toErasure(row);
+}
+
 export function unfinishedErasures(db: Db): ErasureJob[] {
   return db.all(`${ERASURES} WHERE finished_at IS NULL ORDER BY started_at, id`).map(toErasure);
 }

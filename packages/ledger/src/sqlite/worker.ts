@@ -38,6 +38,7 @@ const ops: Impl = {
   latestErasure: custody.latestErasure,
   advanceErasure: custody.advanceErasure,
   finishErasure: custody.finishErasure,
+  claimErasure: custody.claimErasure,
   unfinishedErasures: custody.unfinishedErasures,
   forgetErasures: custody.forgetErasures,
   getKey: custody.getKey,
